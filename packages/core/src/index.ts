@@ -1,0 +1,38 @@
+/**
+ * @supcon/core: plugin and registry types, typed configs, the runner and its hooks, seeded
+ * randomness and checkpoints. Importing this module registers nothing and starts nothing.
+ */
+export { PART_KINDS, PLUGIN_KEYS } from './parts';
+export type {
+  PartKind,
+  PluginKey,
+  PartTypes,
+  BuildContext,
+  Logger,
+  ImageDataset,
+  DatasetPart,
+  LossInput,
+  LossPart,
+  BackbonePart,
+  HeadPart,
+  AugmentationPart,
+  SamplerPart,
+  OptimizerPart,
+  ScheduleProgress,
+  SchedulePart,
+  EvalInput,
+  EvalResult,
+  EvaluatorPart,
+  RunnerHooks,
+  StepInfo,
+  HookPart,
+} from './parts';
+export { defineFactory, definePlugin } from './plugin';
+export type { Factory, Plugin, KeyOf } from './plugin';
+export { createRegistry, SupconRegistryError } from './registry';
+export type { Registry, RegistryEntry, UseOptions, PartConfig } from './registry';
+export { SupconConfigError, formatIssues } from './errors';
+export type { ConfigIssue } from './errors';
+export { createRng } from './rng';
+export type { Rng, RngState } from './rng';
+export { closestMatch, editDistance } from './closest';

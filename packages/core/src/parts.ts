@@ -1,0 +1,188 @@
+/**
+ * The contracts between the runner and the parts that plugins provide. A factory's
+ * `create(options, context)` returns the part type of its kind (see `PartTypes`).
+ *
+ * Tensor conventions: images are float32 `[batch, height, width, channels]` in [0, 1] unless
+ * stated; features are `[batch, views, dim]`; labels are int32 `[batch]`.
+ */
+import type { Scalar, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Optimizer } from '@tensorflow/tfjs-core';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import type { Rng } from './rng';
+
+/** Every kind of part a plugin can provide. */
+export const PART_KINDS = [
+  'loss',
+  'backbone',
+  'head',
+  'augmentation',
+  'sampler',
+  'dataset',
+  'evaluator',
+  'optimizer',
+  'schedule',
+  'hook',
+] as const;
+export type PartKind = (typeof PART_KINDS)[number];
+
+/** The key of a plugin object that holds the factories of each kind. */
+export const PLUGIN_KEYS = {
+  loss: 'losses',
+  backbone: 'backbones',
+  head: 'heads',
+  augmentation: 'augmentations',
+  sampler: 'samplers',
+  dataset: 'datasets',
+  evaluator: 'evaluators',
+  optimizer: 'optimizers',
+  schedule: 'schedules',
+  hook: 'hooks',
+} as const satisfies Record<PartKind, string>;
+export type PluginKey = (typeof PLUGIN_KEYS)[PartKind];
+
+/** Minimal logger the runner hands to parts. */
+export interface Logger {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+/** What a factory's `create` receives besides its validated options. */
+export interface BuildContext {
+  /** A generator forked for this part: draw every random number from it (or from forks of it). */
+  rng: Rng;
+  /** Shape of one input: `[h, w, c]` for a backbone, `[featureDim]` for a head. */
+  inputShape?: readonly number[];
+  /** Number of classes of the dataset, once known. */
+  numClasses?: number;
+  /** The tfjs backend in use ('wasm', 'cpu', 'tensorflow', ...). */
+  backend?: string;
+  logger?: Logger;
+}
+
+/** A dataset split in memory as uint8, HWC, row-major: `images.length === size * h * w * c`. */
+export interface ImageDataset {
+  size: number;
+  shape: [number, number, number];
+  images: Uint8Array;
+  labels: Uint8Array | Int32Array;
+  classes: string[];
+}
+
+export interface DatasetPart {
+  /** Loads a split. Implementations resolve paths, download or read caches as needed. */
+  load(split: 'train' | 'test'): Promise<ImageDataset>;
+}
+
+export interface LossInput {
+  /** `[batch, views, dim]` projections (on the unit sphere for contrastive losses). */
+  features?: Tensor3D;
+  /** `[batch, classes]` logits, for classification losses. */
+  logits?: Tensor2D;
+  /** int32 `[batch]`. */
+  labels: Tensor1D;
+}
+
+export interface LossPart {
+  /** 'embeddings' losses read `features`; 'logits' losses read `logits` (cross-entropy). */
+  readonly input: 'embeddings' | 'logits';
+  /** False for losses that ignore labels (SimCLR). */
+  readonly supervised: boolean;
+  /** A differentiable scalar. */
+  compute(input: LossInput): Scalar;
+}
+
+/** An encoder from images `[h, w, c]` to pooled features `[dim]`. */
+export type BackbonePart = LayersModel;
+
+/** A projection head from features `[dim]` to embeddings (normalised for contrastive losses). */
+export type HeadPart = LayersModel;
+
+export interface AugmentationPart {
+  /** Maps float32 images `[b, h, w, c]` in [0, 1] to augmented images of the same shape. */
+  apply(images: Tensor4D, rng: Rng): Tensor4D;
+}
+
+export interface SamplerPart {
+  /** Batches of dataset indices for one epoch; deterministic in (seed, labels, epochIndex). */
+  epoch(labels: ArrayLike<number>, epochIndex: number): Iterable<Int32Array>;
+  /** Number of batches `epoch` yields for these labels. */
+  batchesPerEpoch(labels: ArrayLike<number>): number;
+}
+
+export interface OptimizerPart {
+  readonly optimizer: Optimizer;
+  /** The learning rate the schedule scales. */
+  readonly baseLearningRate: number;
+  setLearningRate(learningRate: number): void;
+}
+
+export interface ScheduleProgress {
+  /** Global step, from 0. */
+  step: number;
+  stepsPerEpoch: number;
+  totalSteps: number;
+}
+
+export interface SchedulePart {
+  /** Multiplier of the base learning rate at this point of training. */
+  factor(progress: ScheduleProgress): number;
+}
+
+/** What an evaluator receives: the frozen encoder and the data it was trained on. */
+export interface EvalInput {
+  encoder: LayersModel;
+  train: ImageDataset;
+  test: ImageDataset;
+  /** Encoder features of `train`/`test`, computed once by the runner: `[n, dim]`. */
+  trainFeatures: Tensor2D;
+  testFeatures: Tensor2D;
+  /** Turns uint8 HWC images into the encoder's input (scaling and normalisation). */
+  preprocess(images: Tensor4D): Tensor4D;
+  rng: Rng;
+  logger: Logger;
+}
+
+/** Numbers (or nested records of numbers) that go into summary.json under the evaluator's key. */
+export type EvalResult = { [key: string]: number | number[] | number[][] | string | EvalResult };
+
+export interface EvaluatorPart {
+  /** Key under which the result is stored in summary.json ('linearProbe', 'knn', ...). */
+  readonly key: string;
+  evaluate(input: EvalInput): Promise<EvalResult>;
+}
+
+/** Runner hooks; every hook is optional; they run in registration order. See `createRunner`. */
+export interface RunnerHooks<C = unknown> {
+  beforeRun?(context: C): void | Promise<void>;
+  beforeEpoch?(context: C, epoch: number): void | Promise<void>;
+  beforeStep?(context: C, step: StepInfo): void | Promise<void>;
+  afterStep?(context: C, step: StepInfo & { loss: number }): void | Promise<void>;
+  afterEpoch?(context: C, epoch: number, metrics: Record<string, number>): void | Promise<void>;
+  afterEval?(context: C, results: Record<string, EvalResult>): void | Promise<void>;
+  afterRun?(context: C, summary: Record<string, unknown>): void | Promise<void>;
+  onError?(context: C, error: unknown): void | Promise<void>;
+}
+
+export interface StepInfo {
+  epoch: number;
+  /** Step within the epoch, from 0. */
+  step: number;
+  /** Global step, from 0. */
+  globalStep: number;
+  batchSize: number;
+}
+
+export type HookPart = RunnerHooks;
+
+/** The part type each kind's factories create. */
+export interface PartTypes {
+  loss: LossPart;
+  backbone: BackbonePart;
+  head: HeadPart;
+  augmentation: AugmentationPart;
+  sampler: SamplerPart;
+  dataset: DatasetPart;
+  evaluator: EvaluatorPart;
+  optimizer: OptimizerPart;
+  schedule: SchedulePart;
+  hook: HookPart;
+}
