@@ -1,1 +1,1 @@
-export {};
+export { registerWasmTrainingKernels } from './kernels/register';
