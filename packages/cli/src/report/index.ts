@@ -1,0 +1,5 @@
+export { readRun, numberAt } from './run-dir';
+export type { RunArtifacts, MetricLine, EmbeddingMap } from './run-dir';
+export { renderReport, renderChart } from './html';
+export { compareRuns, formatCompareTable, relativeMce, corruptionErrors } from './compare';
+export type { CompareRow } from './compare';
