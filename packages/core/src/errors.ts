@@ -38,6 +38,8 @@ function describe(value: unknown): string {
 }
 
 function expectation(issue: z.core.$ZodIssue): string {
+  // A schema may state its expectation itself: `z.int().positive({ error: 'expected a positive integer' })`.
+  if (issue.message.startsWith('expected ')) return issue.message;
   switch (issue.code) {
     case 'invalid_type':
       return `expected ${issue.expected}`;
@@ -61,9 +63,34 @@ function expectation(issue: z.core.$ZodIssue): string {
   }
 }
 
-/** Turns zod issues into path-named messages: `train.epochs: expected a positive integer, got -3`. */
-export function formatIssues(issues: readonly z.core.$ZodIssue[], prefix: string, root: unknown): ConfigIssue[] {
+/** The schema at `path` inside object schemas (through optional/default/nullable wrappers). */
+function schemaAt(schema: unknown, path: readonly PropertyKey[]): unknown {
+  let s = schema as { shape?: Record<string, unknown>; _zod?: { def?: { innerType?: unknown } } } | undefined;
+  const unwrap = () => {
+    while (s?._zod?.def?.innerType) s = s._zod.def.innerType as typeof s;
+  };
+  for (const key of path) {
+    unwrap();
+    s = s?.shape?.[key as string] as typeof s;
+  }
+  unwrap();
+  return s;
+}
+
+function isIntegerSchema(schema: unknown): boolean {
+  const s = schema as { isInt?: boolean; format?: string | null } | undefined;
+  return s?.isInt === true || (typeof s?.format === 'string' && /int/.test(s.format));
+}
+
+/**
+ * Turns zod issues into path-named messages: `train.epochs: expected a positive integer, got -3`.
+ * Pass the `schema` that produced the issues to say "integer" rather than "number" where it is one.
+ */
+export function formatIssues(issues: readonly z.core.$ZodIssue[], prefix: string, root: unknown, schema?: unknown): ConfigIssue[] {
   return issues.map((issue) => {
+    if (issue.code === 'too_small' && issue.origin === 'number' && schema !== undefined && isIntegerSchema(schemaAt(schema, issue.path))) {
+      issue = { ...issue, origin: 'int' } as z.core.$ZodIssue;
+    }
     const segments = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p)));
     const path = [prefix, ...segments].filter(Boolean).join('.').replace(/\.\[/g, '[');
     if (issue.code === 'unrecognized_keys') return { path: path || '(root)', message: expectation(issue) };
@@ -73,7 +100,6 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], prefix: string
     if (issue.code === 'custom') return { path, message: issue.message };
     const value = valueAt(root, issue.path);
     const expected = expectation(issue);
-    const isIntCheck = issue.code === 'too_small' && issue.origin === 'number' && /integer/.test(expected);
-    return { path, message: `${isIntCheck ? expected : expected}, got ${describe(value)}` };
+    return { path, message: `${expected}, got ${describe(value)}` };
   });
 }

@@ -36,3 +36,18 @@ export type { ConfigIssue } from './errors';
 export { createRng } from './rng';
 export type { Rng, RngState } from './rng';
 export { closestMatch, editDistance } from './closest';
+export { BACKENDS, CONFIG_PART_SLOTS, CONFIG_LIST_SLOTS, defineConfig, createDefineConfig } from './config';
+export type {
+  BackendName,
+  ConfigPartSlot,
+  ConfigListSlot,
+  TrainConfig,
+  PartConfigOf,
+  SupconConfigInput,
+  ResolvedPart,
+  ResolvedConfig,
+  DefineConfig,
+} from './config';
+export { validateConfig, resolveConfig, configJsonSchema } from './schema';
+export type { ResolveOptions, ValidationResult } from './schema';
+export { loadConfigFile, findConfigFile, CONFIG_FILE_NAMES } from './load';

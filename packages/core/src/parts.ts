@@ -53,6 +53,8 @@ export interface BuildContext {
   inputShape?: readonly number[];
   /** Number of classes of the dataset, once known. */
   numClasses?: number;
+  /** Images per batch (`train.batchSize`), for samplers; set by the runner. */
+  batchSize?: number;
   /** The tfjs backend in use ('wasm', 'cpu', 'tensorflow', ...). */
   backend?: string;
   logger?: Logger;

@@ -117,7 +117,7 @@ class RegistryImpl implements Registry {
     const entry = this.get(kind, config.type);
     const { type: _type, ...options } = config;
     const parsed = entry.factory.schema.safeParse(options);
-    if (!parsed.success) throw new SupconConfigError(formatIssues(parsed.error.issues, path, options));
+    if (!parsed.success) throw new SupconConfigError(formatIssues(parsed.error.issues, path, options, entry.factory.schema));
     return entry.factory.create(parsed.data, context);
   }
 }

@@ -1,0 +1,132 @@
+import type { z } from 'zod';
+import type { PartKind } from './parts';
+import type { Factory, KeyOf, Plugin } from './plugin';
+
+/** The tfjs backends a config can ask for; 'auto' picks the fastest one that starts. */
+export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKENDS)[number];
+
+/** The config key of each single-part slot, and the kind of part it holds. */
+export const CONFIG_PART_SLOTS = {
+  data: 'dataset',
+  backbone: 'backbone',
+  head: 'head',
+  augment: 'augmentation',
+  sampler: 'sampler',
+  loss: 'loss',
+  optimizer: 'optimizer',
+  schedule: 'schedule',
+} as const satisfies Record<string, PartKind>;
+export type ConfigPartSlot = keyof typeof CONFIG_PART_SLOTS;
+
+/** The config keys that hold arrays of parts, and their kind. */
+export const CONFIG_LIST_SLOTS = { eval: 'evaluator', hooks: 'hook' } as const satisfies Record<string, PartKind>;
+export type ConfigListSlot = keyof typeof CONFIG_LIST_SLOTS;
+
+/** `train` section of a config. */
+export interface TrainConfig {
+  /** Number of passes over the training split (positive integer). */
+  epochs: number;
+  /** Images per batch (before multi-view augmentation). */
+  batchSize: number;
+  /** Augmented views per image (default 2). */
+  views: number;
+}
+
+/** `{ type, ...options }` of one part as written in a config (options before defaults). */
+type FactoryConfig<N extends string, F> =
+  F extends Factory<infer S, unknown> ? { type: N } & (z.input<S> extends object ? z.input<S> : unknown) : never;
+
+/** The factory map a plugin P holds for kind K (never when it provides none). */
+type FactoryMapOf<P, K extends PartKind> = P extends unknown
+  ? KeyOf<K> extends keyof P
+    ? NonNullable<P[KeyOf<K>]>
+    : never
+  : never;
+
+/** Union of the part configs of kind K that the plugins in P provide, discriminated by `type`. */
+export type PartConfigOf<P, K extends PartKind> =
+  FactoryMapOf<P, K> extends infer M
+    ? M extends unknown
+      ? { [N in keyof M & string]: FactoryConfig<N, M[N]> }[keyof M & string]
+      : never
+    : never;
+
+/**
+ * A config as written by a user, typed by the plugins it may use (`P`, a union of plugin
+ * types). Every part slot is optional because the caller (the CLI) supplies defaults.
+ */
+export interface SupconConfigInput<P = Plugin> {
+  /** Optional run name, used in reports and the run dir. */
+  name?: string;
+  /** Seed of every random draw (default 0). */
+  seed?: number;
+  /** tfjs backend (default 'auto'). */
+  backend?: BackendName;
+  /** Plugin objects, or module specifiers resolved relative to the config file. */
+  plugins?: readonly (Plugin | string)[];
+  data?: PartConfigOf<P, 'dataset'>;
+  backbone?: PartConfigOf<P, 'backbone'>;
+  head?: PartConfigOf<P, 'head'>;
+  augment?: PartConfigOf<P, 'augmentation'>;
+  sampler?: PartConfigOf<P, 'sampler'>;
+  loss?: PartConfigOf<P, 'loss'>;
+  optimizer?: PartConfigOf<P, 'optimizer'>;
+  schedule?: PartConfigOf<P, 'schedule'>;
+  train?: Partial<TrainConfig>;
+  eval?: readonly PartConfigOf<P, 'evaluator'>[];
+  hooks?: readonly PartConfigOf<P, 'hook'>[];
+  /** Folder of the run's outputs (checkpoints, metrics.jsonl, summary.json); default 'runs/<name or "run">'. */
+  out?: string;
+}
+
+/** A part after validation: its `type` plus every option with its schema default applied. */
+export interface ResolvedPart {
+  type: string;
+  [option: string]: unknown;
+}
+
+/** A validated config: defaults filled in, plugins as objects, parts with their schema defaults. */
+export interface ResolvedConfig {
+  name?: string;
+  seed: number;
+  backend: BackendName;
+  plugins: Plugin[];
+  data?: ResolvedPart;
+  backbone?: ResolvedPart;
+  head?: ResolvedPart;
+  augment?: ResolvedPart;
+  sampler?: ResolvedPart;
+  loss?: ResolvedPart;
+  optimizer?: ResolvedPart;
+  schedule?: ResolvedPart;
+  train: TrainConfig;
+  eval: ResolvedPart[];
+  hooks: ResolvedPart[];
+  out: string;
+}
+
+type PluginsIn<L> = L extends readonly (infer E)[] ? Extract<E, Plugin> : never;
+
+/** The `defineConfig` function type for a set of built-in plugins `B` (a union of plugin types). */
+export type DefineConfig<B> = <const L extends readonly (Plugin | string)[] = []>(
+  config: SupconConfigInput<B | PluginsIn<L>> & { plugins?: L },
+) => SupconConfigInput<B | PluginsIn<L>> & { plugins?: L };
+
+/**
+ * Identity at run time; at compile time it infers the allowed `type` names and their options from
+ * the plugin objects in `plugins`, so `loss: { type: 'supcon-otu' }` or `temperature: '0.1'` fails
+ * `tsc`. For a config that also uses built-in plugins, use the CLI's `defineConfig`, made by
+ * `createDefineConfig([...builtins])`.
+ */
+export const defineConfig: DefineConfig<never> = (config) => config as never;
+
+/**
+ * Makes a `defineConfig` whose allowed types are those of `builtins` plus those of the config's
+ * own `plugins`. The CLI exports `defineConfig = createDefineConfig([...builtin plugins])`.
+ * The builtins are not registered by this call: registration stays explicit.
+ */
+export function createDefineConfig<const B extends readonly Plugin[]>(builtins: B): DefineConfig<B[number]> {
+  void builtins;
+  return ((config: unknown) => config) as DefineConfig<B[number]>;
+}

@@ -1,0 +1,287 @@
+import { z } from 'zod';
+import { closestMatch } from './closest';
+import { BACKENDS, CONFIG_LIST_SLOTS, CONFIG_PART_SLOTS } from './config';
+import type { ResolvedConfig, ResolvedPart, SupconConfigInput } from './config';
+import { formatIssues, SupconConfigError } from './errors';
+import type { ConfigIssue } from './errors';
+import type { PartKind } from './parts';
+import type { Plugin } from './plugin';
+import type { Registry } from './registry';
+
+const positiveInt = () => z.number().int().positive({ error: 'expected a positive integer' });
+
+/** Schema of everything in a config that is not a part (parts are checked against the registry). */
+const baseSchema = z
+  .object({
+    name: z.string().min(1).optional(),
+    seed: z.number().int({ error: 'expected an integer' }).min(0, { error: 'expected an integer >= 0' }).default(0),
+    backend: z.enum(BACKENDS).default('auto'),
+    plugins: z.array(z.unknown()).default([]),
+    train: z
+      .object({ epochs: positiveInt(), batchSize: positiveInt(), views: positiveInt().default(2) })
+      .strict(),
+    out: z.string().min(1).optional(),
+  })
+  .loose();
+
+const TOP_LEVEL_KEYS = [
+  ...Object.keys(baseSchema.shape),
+  ...Object.keys(CONFIG_PART_SLOTS),
+  ...Object.keys(CONFIG_LIST_SLOTS),
+  // JSON configs may point editors at the schema: `"$schema": "./supcon.schema.json"`.
+  '$schema',
+];
+
+export interface ResolveOptions {
+  /**
+   * Default part configs (and `train` values) used where the config omits them, e.g.
+   * `{ backbone: { type: 'small-cnn' }, sampler: { type: 'random' } }`. A part the config names
+   * replaces the default whole (options are not merged across types); `train` merges key by key.
+   */
+  defaults?: Partial<SupconConfigInput<Plugin>> | Record<string, unknown>;
+  /** Shown in the error message, e.g. the config file path. */
+  source?: string;
+}
+
+export type ValidationResult = { success: true; config: ResolvedConfig } | { success: false; issues: ConfigIssue[] };
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (Array.isArray(value)) return 'an array';
+  if (value === null || typeof value !== 'object') return String(value);
+  return 'an object';
+}
+
+function isPlugin(value: unknown): value is Plugin {
+  return isRecord(value) && typeof value.name === 'string' && value.name !== '';
+}
+
+/** Merges caller defaults under the raw config (see `ResolveOptions.defaults`). */
+function withDefaults(raw: Record<string, unknown>, defaults: Record<string, unknown> | undefined): Record<string, unknown> {
+  if (!defaults) return raw;
+  const merged: Record<string, unknown> = { ...defaults, ...raw };
+  if (isRecord(defaults.train) || isRecord(raw.train)) {
+    merged.train = { ...(isRecord(defaults.train) ? defaults.train : {}), ...(isRecord(raw.train) ? raw.train : {}) };
+  }
+  if (raw.train !== undefined && !isRecord(raw.train)) merged.train = raw.train;
+  return merged;
+}
+
+/** Registers the config's plugin objects that `registry` does not hold yet (by name). */
+function registerPlugins(plugins: readonly unknown[], registry: Registry, issues: ConfigIssue[]): Plugin[] {
+  const out: Plugin[] = [];
+  plugins.forEach((plugin, i) => {
+    const path = `plugins[${i}]`;
+    if (typeof plugin === 'string') {
+      issues.push({
+        path,
+        message: `module specifier '${plugin}' was not loaded: load the config with loadConfigFile(), which imports plugins relative to the config file, or pass the plugin object`,
+      });
+      return;
+    }
+    if (!isPlugin(plugin)) {
+      issues.push({ path, message: `expected a plugin object with a string \`name\`, got ${describeValue(plugin)}` });
+      return;
+    }
+    out.push(plugin);
+    if (registry.plugins().some((p) => p === plugin || p.name === plugin.name)) return;
+    try {
+      registry.use(plugin);
+    } catch (error) {
+      issues.push({ path, message: error instanceof Error ? error.message : String(error) });
+    }
+  });
+  return out;
+}
+
+/** Checks one `{ type, ...options }` against the registry; returns it with schema defaults applied. */
+function resolvePart(kind: PartKind, value: unknown, path: string, registry: Registry, issues: ConfigIssue[]): ResolvedPart | undefined {
+  if (!isRecord(value)) {
+    issues.push({ path, message: `expected ${/^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind} config { type, ...options }, got ${describeValue(value)}` });
+    return undefined;
+  }
+  const { type, ...options } = value;
+  const known = registry.list(kind);
+  if (typeof type !== 'string') {
+    issues.push({
+      path: `${path}.type`,
+      message: `expected ${/^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind} type name, got ${describeValue(type)}.` + (known.length ? ` Known ${kind} types: ${known.join(', ')}` : ''),
+    });
+    return undefined;
+  }
+  if (!registry.has(kind, type)) {
+    const suggestion = closestMatch(type, known);
+    issues.push({
+      path: `${path}.type`,
+      message:
+        `unknown ${kind} '${type}'.` +
+        (suggestion ? ` Did you mean '${suggestion}'?` : '') +
+        (known.length ? ` Known ${kind} types: ${known.join(', ')}` : ` No ${kind} types are registered: add a plugin that provides one`),
+    });
+    return undefined;
+  }
+  const schema = registry.get(kind, type).factory.schema;
+  const before = issues.length;
+  // Unknown options are errors (a typo must not be silently dropped), with a suggestion.
+  const shape = (schema as unknown as { shape?: unknown }).shape;
+  if (isRecord(shape)) {
+    const names = Object.keys(shape);
+    for (const key of Object.keys(options)) {
+      if (names.includes(key)) continue;
+      const suggestion = closestMatch(key, names);
+      issues.push({
+        path: `${path}.${key}`,
+        message:
+          `unknown option of ${kind} '${type}'.` +
+          (suggestion ? ` Did you mean '${suggestion}'?` : '') +
+          (names.length ? ` Its options: ${names.join(', ')}` : ` It takes no options`),
+      });
+    }
+  }
+  const parsed = schema.safeParse(options);
+  if (!parsed.success) {
+    for (const issue of formatIssues(parsed.error.issues, path, options, schema)) {
+      if (!issues.slice(before).some((i) => i.path === issue.path)) issues.push(issue);
+    }
+  }
+  if (issues.length > before || !parsed.success) return undefined;
+  return { type, ...(parsed.data as Record<string, unknown>) };
+}
+
+/**
+ * Validates a raw config (from TS, JSON or YAML) against the registry: the top-level shape, and
+ * each part against the option schema of its `type`. Plugin objects in `raw.plugins` that the
+ * registry lacks are registered into it first (by name: a plugin already registered is skipped),
+ * so their types validate. Collects every problem instead of stopping at the first.
+ *
+ * @returns `{ success: true, config }` with every default filled in (seed 0, backend 'auto',
+ *   train.views 2, `options.defaults` parts, each part's schema defaults), or
+ *   `{ success: false, issues }` where each issue names its path (`train.epochs`) and reason.
+ */
+export function validateConfig(raw: unknown, registry: Registry, options: ResolveOptions = {}): ValidationResult {
+  const issues: ConfigIssue[] = [];
+  if (!isRecord(raw)) {
+    return { success: false, issues: [{ path: '(root)', message: `expected a config object, got ${describeValue(raw)}` }] };
+  }
+  const merged = withDefaults(raw, options.defaults as Record<string, unknown> | undefined);
+
+  for (const key of Object.keys(merged)) {
+    if (TOP_LEVEL_KEYS.includes(key)) continue;
+    const suggestion = closestMatch(key, TOP_LEVEL_KEYS);
+    issues.push({
+      path: key,
+      message: `unknown config key.` + (suggestion ? ` Did you mean '${suggestion}'?` : '') + ` Known keys: ${TOP_LEVEL_KEYS.join(', ')}`,
+    });
+  }
+
+  const base = baseSchema.safeParse(merged);
+  if (!base.success) {
+    const trainMissing = base.error.issues.some((i) => i.path.length === 1 && i.path[0] === 'train');
+    for (const issue of formatIssues(base.error.issues, '', merged)) {
+      issues.push(trainMissing && issue.path === 'train' ? { path: 'train', message: 'expected { epochs, batchSize, views? }, got nothing' } : issue);
+    }
+  }
+  const plugins = registerPlugins(Array.isArray(merged.plugins) ? merged.plugins : [], registry, issues);
+
+  const parts: Partial<Record<string, ResolvedPart>> = {};
+  for (const [slot, kind] of Object.entries(CONFIG_PART_SLOTS)) {
+    if (merged[slot] === undefined) continue;
+    parts[slot] = resolvePart(kind, merged[slot], slot, registry, issues);
+  }
+  const lists: Record<string, ResolvedPart[]> = { eval: [], hooks: [] };
+  for (const [slot, kind] of Object.entries(CONFIG_LIST_SLOTS)) {
+    const value = merged[slot];
+    if (value === undefined) continue;
+    if (!Array.isArray(value)) {
+      issues.push({ path: slot, message: `expected an array of ${kind} configs, got ${describeValue(value)}` });
+      continue;
+    }
+    value.forEach((item, i) => {
+      const part = resolvePart(kind, item, `${slot}[${i}]`, registry, issues);
+      if (part) lists[slot].push(part);
+    });
+  }
+
+  if (issues.length > 0 || !base.success) return { success: false, issues };
+  const b = base.data;
+  const config: ResolvedConfig = {
+    ...(b.name !== undefined ? { name: b.name } : {}),
+    seed: b.seed,
+    backend: b.backend,
+    plugins,
+    ...(parts as Record<string, ResolvedPart>),
+    train: b.train,
+    eval: lists.eval,
+    hooks: lists.hooks,
+    out: b.out ?? `runs/${b.name ?? 'run'}`,
+  };
+  return { success: true, config };
+}
+
+/**
+ * `validateConfig`, throwing instead of returning issues.
+ * @throws SupconConfigError with `.issues` listing every problem (path and reason).
+ */
+export function resolveConfig(raw: unknown, registry: Registry, options: ResolveOptions = {}): ResolvedConfig {
+  const result = validateConfig(raw, registry, options);
+  if (!result.success) throw new SupconConfigError(result.issues, options.source);
+  return result.config;
+}
+
+type JsonSchema = Record<string, unknown>;
+
+function partJsonSchema(kind: PartKind, registry: Registry): JsonSchema {
+  const oneOf = registry.list(kind).map((name) => {
+    const entry = registry.get(kind, name);
+    let options: JsonSchema;
+    try {
+      options = z.toJSONSchema(entry.factory.schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+    } catch {
+      options = { type: 'object' };
+    }
+    delete options.$schema;
+    const properties = { type: { const: name }, ...(isRecord(options.properties) ? options.properties : {}) };
+    const required = ['type', ...(Array.isArray(options.required) ? (options.required as string[]) : [])];
+    return {
+      ...options,
+      type: 'object',
+      title: `${kind} '${name}'`,
+      ...(entry.factory.description ? { description: entry.factory.description } : {}),
+      properties,
+      required,
+      additionalProperties: false,
+    };
+  });
+  return oneOf.length ? { oneOf } : { type: 'object', properties: { type: { type: 'string' } }, required: ['type'] };
+}
+
+/**
+ * A JSON Schema (draft 2020-12) of the whole config for editors (`"$schema"` in a JSON config, or
+ * YAML language servers). Each part slot is a `oneOf` over the types registered in `registry`,
+ * each with its options' schema (input side: options with defaults are not required).
+ */
+export function configJsonSchema(registry: Registry): JsonSchema {
+  const base = z.toJSONSchema(baseSchema.strict(), { io: 'input' }) as JsonSchema;
+  const properties: Record<string, unknown> = { ...(base.properties as JsonSchema) };
+  properties.plugins = {
+    type: 'array',
+    description: 'Module specifiers of plugins, resolved relative to the config file',
+    items: { type: 'string' },
+  };
+  for (const [slot, kind] of Object.entries(CONFIG_PART_SLOTS)) properties[slot] = partJsonSchema(kind, registry);
+  for (const [slot, kind] of Object.entries(CONFIG_LIST_SLOTS)) properties[slot] = { type: 'array', items: partJsonSchema(kind, registry) };
+  properties.$schema = { type: 'string' };
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    title: 'supcon config',
+    type: 'object',
+    properties,
+    required: ['train'],
+    additionalProperties: false,
+  };
+}
