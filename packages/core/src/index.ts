@@ -51,3 +51,5 @@ export type {
 export { validateConfig, resolveConfig, configJsonSchema } from './schema';
 export type { ResolveOptions, ValidationResult } from './schema';
 export { loadConfigFile, findConfigFile, CONFIG_FILE_NAMES } from './load';
+export { saveCheckpoint, loadCheckpoint, latestCheckpoint, checkpointName, disposeLoadedTensors, CHECKPOINT_FORMAT_VERSION } from './checkpoint';
+export type { CheckpointContents, SaveCheckpointOptions, LoadCheckpointOptions, LoadedCheckpoint, NamedTensor, JsonValue } from './checkpoint';
