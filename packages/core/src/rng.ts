@@ -12,6 +12,11 @@ export interface RngState {
   readonly b: number;
   readonly c: number;
   readonly d: number;
+  /**
+   * The second normal of the last Box-Muller pair, not yet returned by `normal()`. Without it a
+   * restored generator would draw a different next normal after an odd number of them.
+   */
+  readonly spare?: number;
 }
 
 export interface Rng {
@@ -130,7 +135,7 @@ class Sfc32 implements Rng {
   }
 
   state(): RngState {
-    return { a: this.a, b: this.b, c: this.c, d: this.d };
+    return this.spare === null ? { a: this.a, b: this.b, c: this.c, d: this.d } : { a: this.a, b: this.b, c: this.c, d: this.d, spare: this.spare };
   }
 
   setState(state: RngState): void {
@@ -138,7 +143,7 @@ class Sfc32 implements Rng {
     this.b = state.b >>> 0;
     this.c = state.c >>> 0;
     this.d = state.d >>> 0;
-    this.spare = null;
+    this.spare = typeof state.spare === 'number' ? state.spare : null;
   }
 }
 

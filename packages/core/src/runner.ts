@@ -1,0 +1,397 @@
+/**
+ * The runner: owns the epoch/step loop, hooks, metrics, checkpoints and resume; a `RunnerTask`
+ * owns the model and what one step does. See docs/core.md for the lifecycle.
+ */
+import { existsSync } from 'node:fs';
+import { appendFile, mkdir, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { checkpointName, latestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint';
+import type { CheckpointContents, JsonValue, LoadedCheckpoint } from './checkpoint';
+import type { ResolvedConfig } from './config';
+import type { BuildContext, EvalResult, Logger, PartKind, PartTypes, RunnerHooks, SamplerPart, StepInfo } from './parts';
+import type { PartConfig, Registry } from './registry';
+import { createRng } from './rng';
+import type { Rng, RngState } from './rng';
+
+/** Step position handed to a task: `StepInfo` plus the run's length, for schedules. */
+export interface TaskStepInfo extends StepInfo {
+  /** Batches in every epoch (`sampler.batchesPerEpoch(labels)`). */
+  stepsPerEpoch: number;
+  /** `stepsPerEpoch * train.epochs`. */
+  totalSteps: number;
+}
+
+/** What a step returns: its loss, or the loss with further metrics (all finite numbers). */
+export type StepResult = number | { loss: number; [metric: string]: number };
+
+/** What `setup` tells the runner. */
+export interface TaskSetup {
+  /** Labels of the training split; the sampler draws batch indices over them each epoch. */
+  labels: ArrayLike<number>;
+}
+
+/**
+ * The training procedure plugged into the runner. The runner calls, in order:
+ * `setup` once; on resume `restore` once; per epoch, `step` for each batch of
+ * `sampler.epoch(labels, epoch)` then `epochEnd`; `checkpoint` after every epoch; `evaluate` once
+ * at the end. Examples: SupCon pre-training (step: augment views, encode, loss, update; evaluate:
+ * linear probe on the frozen encoder), end-to-end cross-entropy (step: logits + CE), triplet or
+ * N-pair (an m-per-class sampler, step: embeddings + metric loss).
+ *
+ * Randomness must come from `context.rng(label)`: the runner checkpoints and restores those
+ * generators, which is what makes a resumed run end with the same weights.
+ */
+export interface RunnerTask {
+  /** Builds models, optimizer and data (e.g. with `context.build(...)`); returns the training labels. */
+  setup(context: RunnerContext): TaskSetup | Promise<TaskSetup>;
+  /** One optimisation step on the dataset indices `batch` (int32). Must not leak tensors. */
+  step(batch: Int32Array, info: TaskStepInfo, context: RunnerContext): StepResult | Promise<StepResult>;
+  /** After the last step of an epoch; extra epoch metrics (e.g. learning rate, train accuracy). */
+  epochEnd?(epoch: number, context: RunnerContext): Record<string, number> | void | Promise<Record<string, number> | void>;
+  /** After training; results by evaluator key, stored in summary.json under `eval`. */
+  evaluate?(context: RunnerContext): Record<string, EvalResult> | Promise<Record<string, EvalResult>>;
+  /**
+   * What to save after each epoch: models and the optimizer (their weights are saved) and any
+   * JSON `state` of the task. On resume, the same objects are restored in place.
+   */
+  checkpoint(): CheckpointContents | Promise<CheckpointContents>;
+  /** On resume, after models and optimizer were restored: the task's saved JSON `state`. */
+  restore?(state: JsonValue | undefined, loaded: LoadedCheckpoint): void | Promise<void>;
+}
+
+/** What hooks and the task see. */
+export interface RunnerContext {
+  readonly config: ResolvedConfig;
+  readonly registry: Registry;
+  /** The run's output folder (absolute). */
+  readonly runDir: string;
+  readonly logger: Logger;
+  /**
+   * The seeded generator for a named consumer ('sampler', 'augment', 'init', ...): a fork of the
+   * run's root generator (seed `config.seed`). The same label returns the same instance; every
+   * one is saved in checkpoints and restored on resume.
+   */
+  rng(label: string): Rng;
+  /** Builds a part with the registry; its `rng` is `rng(<path>)`, `batchSize` is `train.batchSize`. */
+  build<K extends PartKind>(kind: K, config: PartConfig, path?: string, context?: Partial<BuildContext>): Promise<PartTypes[K]>;
+  /** The sampler the loop uses (set before `setup` runs). */
+  readonly sampler: SamplerPart;
+  /** Current epoch (from 0) and global step (from 0; the number of steps done). */
+  readonly epoch: number;
+  readonly globalStep: number;
+  /** Folder of the last checkpoint written or restored. */
+  readonly lastCheckpoint: string | undefined;
+  /** Appends one JSON line to metrics.jsonl (`kind` is added when missing: 'custom'). */
+  log(record: Record<string, JsonValue>): Promise<void>;
+}
+
+export interface RunnerOptions {
+  registry: Registry;
+  task: RunnerTask;
+  /** Hooks run after the config's `hooks` (which are built from the registry), in this order. */
+  hooks?: readonly RunnerHooks<RunnerContext>[];
+  /** Default: messages to console.error / console.warn. */
+  logger?: Logger;
+  /** Output folder; default `config.out`. */
+  outDir?: string;
+  /**
+   * Continue from the latest checkpoint in the run folder (next epoch, with the task, optimizer
+   * and every RNG restored), or from the checkpoint folder given. Without a checkpoint it starts
+   * afresh. Without `resume`, a run clears earlier checkpoints, metrics and summary in its folder.
+   */
+  resume?: boolean | string;
+  /** Use this sampler instead of building `config.sampler`. */
+  sampler?: SamplerPart;
+  /** Write a metrics line every this many steps (default 1); epoch lines are always written. */
+  logEvery?: number;
+  /** Keep this many newest epoch checkpoints (default 2; 0 keeps all). */
+  keepCheckpoints?: number;
+  /** Treat a NaN or infinite step loss as an error (default true). */
+  failOnNonFinite?: boolean;
+}
+
+/** summary.json. */
+export interface RunSummary {
+  [key: string]: unknown;
+  name: string | null;
+  seed: number;
+  epochs: number;
+  steps: number;
+  /** Mean loss of each epoch run by this process and, after a resume, the earlier ones. */
+  epochLoss: number[];
+  finalLoss: number | null;
+  eval: Record<string, EvalResult>;
+  resumedFrom: string | null;
+  startedAt: string;
+  finishedAt: string;
+  seconds: number;
+}
+
+export interface Runner {
+  readonly context: RunnerContext;
+  /** Runs the lifecycle; resolves to the summary (also written to summary.json). Rethrows any error after `onError` hooks. */
+  run(): Promise<RunSummary>;
+}
+
+interface RunnerState {
+  epochsCompleted: number;
+  globalStep: number;
+  rngs: Record<string, RngState>;
+  metricsBytes: number;
+  epochLoss: number[];
+}
+
+const defaultLogger: Logger = {
+  info: (m) => console.error(m),
+  warn: (m) => console.warn(m),
+};
+
+function serializableConfig(config: ResolvedConfig): Record<string, unknown> {
+  return { ...config, plugins: config.plugins.map((p) => ({ name: p.name, version: p.version ?? null })) };
+}
+
+function stepMetrics(result: StepResult, info: TaskStepInfo): Record<string, number> {
+  if (typeof result === 'number') return { loss: result };
+  if (result === null || typeof result !== 'object' || typeof result.loss !== 'number') {
+    throw new TypeError(`runner: task.step must return a number or { loss: number, ... } (epoch ${info.epoch}, step ${info.step})`);
+  }
+  return { ...result };
+}
+
+const HOOK_NAMES = ['beforeRun', 'beforeEpoch', 'beforeStep', 'afterStep', 'afterEpoch', 'afterEval', 'afterRun', 'onError'] as const;
+
+/**
+ * A runner for a validated config (`resolveConfig`). `config.plugins` that `options.registry`
+ * lacks (by name) are registered into it. Lifecycle of `run()`:
+ *
+ * 1. create the run folder; write `config.json` (the resolved config); build the config's hooks
+ * 2. build the sampler (`config.sampler`, rng 'sampler', `batchSize` = train.batchSize)
+ * 3. `task.setup(context)` -> training labels
+ * 4. with `resume`: load the latest checkpoint into the task's models and optimizer, restore RNG
+ *    states and `task.restore(state)`, continue at the next epoch
+ * 5. hooks `beforeRun`
+ * 6. for each epoch: `beforeEpoch`; for each batch of `sampler.epoch(labels, epoch)`:
+ *    `beforeStep`, `task.step`, `afterStep` (and a metrics line); then `task.epochEnd`, the epoch
+ *    metrics line, the checkpoint `checkpoints/epoch-NNNN` (NNNN = epochs completed), `afterEpoch`
+ * 7. `task.evaluate` -> `afterEval`
+ * 8. `summary.json` -> `afterRun`
+ *
+ * Hooks run one after another in registration order (config hooks, then `options.hooks`), each
+ * awaited. If anything throws, every `onError` hook runs (their own errors are logged, not
+ * thrown) and the original error is rethrown.
+ */
+export function createRunner(config: ResolvedConfig, options: RunnerOptions): Runner {
+  const { registry, task } = options;
+  if (!task || typeof task.setup !== 'function' || typeof task.step !== 'function' || typeof task.checkpoint !== 'function') {
+    throw new TypeError('createRunner: options.task must implement setup(context), step(batch, info, context) and checkpoint()');
+  }
+  const logEvery = options.logEvery ?? 1;
+  if (!Number.isInteger(logEvery) || logEvery < 1) throw new RangeError(`createRunner: options.logEvery must be a positive integer, got ${logEvery}`);
+  const keep = options.keepCheckpoints ?? 2;
+  if (!Number.isInteger(keep) || keep < 0) throw new RangeError(`createRunner: options.keepCheckpoints must be an integer >= 0, got ${keep}`);
+  const logger = options.logger ?? defaultLogger;
+  // The config's plugins are part of the run: register those the registry lacks (by name).
+  for (const plugin of config.plugins) {
+    if (!registry.plugins().some((p) => p === plugin || p.name === plugin.name)) registry.use(plugin);
+  }
+  const runDir = path.resolve(options.outDir ?? config.out);
+  const metricsFile = path.join(runDir, 'metrics.jsonl');
+  const checkpointsDir = path.join(runDir, 'checkpoints');
+
+  const root = createRng(config.seed);
+  const rngs = new Map<string, Rng>();
+  let pendingRngStates: Record<string, RngState> = {};
+  let sampler: SamplerPart | undefined;
+  let epoch = 0;
+  let globalStep = 0;
+  let lastCheckpoint: string | undefined;
+  let metricsBytes = 0;
+
+  const rngFor = (label: string): Rng => {
+    let rng = rngs.get(label);
+    if (!rng) {
+      rng = root.fork(label);
+      const saved = pendingRngStates[label];
+      if (saved) rng.setState(saved);
+      rngs.set(label, rng);
+    }
+    return rng;
+  };
+
+  const writeLine = async (record: Record<string, unknown>): Promise<void> => {
+    const line = `${JSON.stringify(record)}\n`;
+    await appendFile(metricsFile, line);
+    metricsBytes += Buffer.byteLength(line);
+  };
+
+  const context: RunnerContext = {
+    config,
+    registry,
+    runDir,
+    logger,
+    rng: rngFor,
+    build: (kind, partConfig, partPath = kind, extra = {}) =>
+      registry.build(kind, partConfig, { rng: rngFor(partPath), batchSize: config.train.batchSize, logger, ...extra }, partPath),
+    get sampler(): SamplerPart {
+      if (!sampler) throw new Error('runner: the sampler is not built yet (it is, once setup runs)');
+      return sampler;
+    },
+    get epoch() {
+      return epoch;
+    },
+    get globalStep() {
+      return globalStep;
+    },
+    get lastCheckpoint() {
+      return lastCheckpoint;
+    },
+    log: (record) => writeLine({ kind: 'custom', ...record }),
+  };
+
+  const hooks: RunnerHooks<RunnerContext>[] = [];
+  const callHooks = async <N extends Exclude<(typeof HOOK_NAMES)[number], 'onError'>>(
+    name: N,
+    ...args: Parameters<NonNullable<RunnerHooks<RunnerContext>[N]>> extends [unknown, ...infer R] ? R : never
+  ): Promise<void> => {
+    for (const hook of hooks) {
+      const fn = hook[name] as ((c: RunnerContext, ...a: unknown[]) => void | Promise<void>) | undefined;
+      if (fn) await fn.call(hook, context, ...args);
+    }
+  };
+
+  const runnerState = (epochLoss: number[]): RunnerState => ({
+    epochsCompleted: epoch + 1,
+    globalStep,
+    rngs: Object.fromEntries([...rngs].map(([label, rng]) => [label, rng.state()])),
+    metricsBytes,
+    epochLoss,
+  });
+
+  async function pruneCheckpoints(epochsCompleted: number): Promise<void> {
+    if (keep === 0) return;
+    for (const name of await readdir(checkpointsDir)) {
+      const m = /^epoch-(\d+)$/.exec(name);
+      if (m && Number(m[1]) <= epochsCompleted - keep) await rm(path.join(checkpointsDir, name), { recursive: true, force: true });
+    }
+  }
+
+  async function run(): Promise<RunSummary> {
+    const started = Date.now();
+    const startedAt = new Date(started).toISOString();
+    let resumedFrom: string | null = null;
+    let epochLoss: number[] = [];
+    try {
+      await mkdir(runDir, { recursive: true });
+      await writeFile(path.join(runDir, 'config.json'), `${JSON.stringify(serializableConfig(config), null, 2)}\n`);
+      // options.hooks first in the list being built, so their onError sees a failing config hook.
+      hooks.length = 0;
+      hooks.push(...(options.hooks ?? []));
+      const built: RunnerHooks<RunnerContext>[] = [];
+      for (const [i, hookConfig] of config.hooks.entries()) built.push((await context.build('hook', hookConfig, `hooks[${i}]`)) as RunnerHooks<RunnerContext>);
+      hooks.unshift(...built);
+
+      if (options.sampler) sampler = options.sampler;
+      else if (config.sampler) sampler = await context.build('sampler', config.sampler, 'sampler');
+      else throw new Error('runner: config.sampler is missing: name a sampler in the config (or its defaults), or pass options.sampler');
+
+      const setup = await task.setup(context);
+      const labels = setup?.labels;
+      if (!labels || typeof labels.length !== 'number') throw new TypeError('runner: task.setup must return { labels } (the training labels)');
+      const stepsPerEpoch = sampler.batchesPerEpoch(labels);
+      const totalSteps = stepsPerEpoch * config.train.epochs;
+
+      let startEpoch = 0;
+      const checkpointDir = typeof options.resume === 'string' ? path.resolve(options.resume) : options.resume ? await latestCheckpoint(runDir) : undefined;
+      if (checkpointDir) {
+        const targets = await task.checkpoint();
+        const loaded = await loadCheckpoint(checkpointDir, { model: targets.model, models: targets.models, optimizer: targets.optimizer });
+        const saved = (loaded.state ?? {}) as { runner?: RunnerState; task?: JsonValue };
+        if (!saved.runner) throw new Error(`runner: ${checkpointDir} holds no runner state: it was not written by a runner`);
+        pendingRngStates = saved.runner.rngs;
+        for (const [label, rng] of rngs) if (pendingRngStates[label]) rng.setState(pendingRngStates[label]);
+        await task.restore?.(saved.task, loaded);
+        startEpoch = saved.runner.epochsCompleted;
+        globalStep = saved.runner.globalStep;
+        epochLoss = saved.runner.epochLoss ?? [];
+        metricsBytes = saved.runner.metricsBytes;
+        // Drop lines logged after the checkpoint (the interrupted epoch is run again).
+        if (existsSync(metricsFile) && (await stat(metricsFile)).size > metricsBytes) await truncate(metricsFile, metricsBytes);
+        lastCheckpoint = loaded.dir;
+        resumedFrom = loaded.dir;
+        logger.info(`resuming from ${loaded.dir} at epoch ${startEpoch}`);
+      } else {
+        if (options.resume) logger.info(`no checkpoint in ${runDir}: starting afresh`);
+        if (existsSync(checkpointsDir)) logger.warn(`clearing earlier checkpoints in ${checkpointsDir} (pass resume to continue instead)`);
+        await rm(checkpointsDir, { recursive: true, force: true });
+        await rm(path.join(runDir, 'summary.json'), { force: true });
+        await writeFile(metricsFile, '');
+        metricsBytes = 0;
+      }
+
+      await callHooks('beforeRun');
+      for (epoch = startEpoch; epoch < config.train.epochs; epoch++) {
+        const epochStarted = Date.now();
+        await callHooks('beforeEpoch', epoch);
+        let step = 0;
+        let lossSum = 0;
+        for (const batch of sampler.epoch(labels, epoch)) {
+          const info: TaskStepInfo = { epoch, step, globalStep, batchSize: batch.length, stepsPerEpoch, totalSteps };
+          await callHooks('beforeStep', info);
+          const metrics = stepMetrics(await task.step(batch, info, context), info);
+          if ((options.failOnNonFinite ?? true) && Object.values(metrics).some((v) => !Number.isFinite(v))) {
+            throw new Error(`runner: non-finite step metrics at epoch ${epoch}, step ${step}: ${JSON.stringify(metrics)}`);
+          }
+          lossSum += metrics.loss;
+          globalStep++;
+          step++;
+          if (step % logEvery === 0) await writeLine({ kind: 'step', epoch, step: info.step, globalStep: info.globalStep, ...metrics });
+          await callHooks('afterStep', { ...info, ...metrics, loss: metrics.loss });
+        }
+        const extra = (await task.epochEnd?.(epoch, context)) ?? {};
+        const meanLoss = step > 0 ? lossSum / step : Number.NaN;
+        const epochMetrics: Record<string, number> = { loss: meanLoss, steps: step, seconds: (Date.now() - epochStarted) / 1000, ...extra };
+        epochLoss = [...epochLoss, meanLoss];
+        await writeLine({ kind: 'epoch', epoch, ...epochMetrics });
+
+        const contents = await task.checkpoint();
+        const state = { runner: runnerState(epochLoss), task: contents.state ?? null } as unknown as JsonValue;
+        lastCheckpoint = await saveCheckpoint(path.join(checkpointsDir, checkpointName(epoch + 1)), { ...contents, state });
+        await pruneCheckpoints(epoch + 1);
+        await callHooks('afterEpoch', epoch, epochMetrics);
+      }
+
+      const results = (await task.evaluate?.(context)) ?? {};
+      if (Object.keys(results).length) await writeLine({ kind: 'eval', ...results });
+      await callHooks('afterEval', results);
+
+      const finished = Date.now();
+      const summary: RunSummary = {
+        name: config.name ?? null,
+        seed: config.seed,
+        epochs: config.train.epochs,
+        steps: globalStep,
+        epochLoss,
+        finalLoss: epochLoss.length ? epochLoss[epochLoss.length - 1] : null,
+        eval: results,
+        resumedFrom,
+        startedAt,
+        finishedAt: new Date(finished).toISOString(),
+        seconds: (finished - started) / 1000,
+      };
+      await writeFile(path.join(runDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+      await callHooks('afterRun', summary);
+      return summary;
+    } catch (error) {
+      for (const hook of hooks) {
+        try {
+          await hook.onError?.(context, error);
+        } catch (hookError) {
+          logger.warn(`runner: an onError hook threw: ${hookError instanceof Error ? hookError.message : String(hookError)}`);
+        }
+      }
+      throw error;
+    }
+  }
+
+  return { context, run };
+}
