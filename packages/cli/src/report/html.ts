@@ -26,8 +26,8 @@ function pct(value: number | undefined): string {
 }
 
 function lossChart(run: RunArtifacts): string | undefined {
-  const steps = run.metrics.filter((m) => m.type !== 'epoch' && typeof m.loss === 'number' && typeof m.globalStep === 'number');
-  const epochs = run.metrics.filter((m) => m.type === 'epoch' && typeof m.loss === 'number');
+  const steps = run.metrics.filter((m) => m.kind === 'step' && typeof m.loss === 'number' && typeof m.globalStep === 'number');
+  const epochs = run.metrics.filter((m) => m.kind === 'epoch' && typeof m.loss === 'number');
   if (steps.length === 0 && epochs.length === 0) return undefined;
   const stepsPerEpoch = numberAt(run.summary, 'stepsPerEpoch');
   const series: EChartsOption['series'] = [];
@@ -53,7 +53,7 @@ function lossChart(run: RunArtifacts): string | undefined {
 }
 
 function accuracyChart(run: RunArtifacts): string | undefined {
-  const epochs = run.metrics.filter((m) => m.type === 'epoch');
+  const epochs = run.metrics.filter((m) => m.kind === 'epoch');
   const keys = new Set<string>();
   for (const m of epochs) for (const [k, v] of Object.entries(m)) if (typeof v === 'number' && /top1|accuracy/i.test(k)) keys.add(k);
   if (keys.size === 0) return undefined;

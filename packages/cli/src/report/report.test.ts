@@ -8,15 +8,15 @@ function makeRun(stage: 'supcon' | 'ce', top1: number, errors: Record<string, nu
   const classes = ['T-shirt', 'Trouser', 'Pullover'];
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ loss: { type: stage === 'ce' ? 'cross-entropy' : 'supcon-out' }, train: { epochs: 2 } }));
   const metrics = [
-    { type: 'step', epoch: 0, step: 0, globalStep: 0, loss: 2.5 },
-    { type: 'step', epoch: 0, step: 1, globalStep: 1, loss: 2.0 },
-    { type: 'epoch', epoch: 0, loss: 2.25, knnTop1: 0.6 },
-    { type: 'step', epoch: 1, step: 0, globalStep: 2, loss: 1.5 },
-    { type: 'step', epoch: 1, step: 1, globalStep: 3, loss: 1.0 },
-    { type: 'epoch', epoch: 1, loss: 1.25, knnTop1: 0.7 },
+    { kind: 'step', epoch: 0, step: 0, globalStep: 0, loss: 2.5 },
+    { kind: 'step', epoch: 0, step: 1, globalStep: 1, loss: 2.0 },
+    { kind: 'epoch', epoch: 0, loss: 2.25, knnTop1: 0.6 },
+    { kind: 'step', epoch: 1, step: 0, globalStep: 2, loss: 1.5 },
+    { kind: 'step', epoch: 1, step: 1, globalStep: 3, loss: 1.0 },
+    { kind: 'epoch', epoch: 1, loss: 1.25, knnTop1: 0.7 },
   ];
   // A torn last line, as a SIGKILL mid-write leaves: skipped, not fatal.
-  writeFileSync(join(dir, 'metrics.jsonl'), metrics.map((m) => JSON.stringify(m)).join('\n') + '\n{"type":"st');
+  writeFileSync(join(dir, 'metrics.jsonl'), metrics.map((m) => JSON.stringify(m)).join('\n') + '\n{"kind":"st');
   writeFileSync(
     join(dir, 'summary.json'),
     JSON.stringify({

@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** One line of a run's metrics.jsonl. Step lines carry `step`; epoch lines have `type: 'epoch'`. */
+/** One line of a run's metrics.jsonl (written by @supcon/core's runner): `kind` is 'step', 'epoch', 'eval' or 'custom'. */
 export interface MetricLine {
-  type?: string;
+  kind?: string;
   epoch?: number;
   step?: number;
   globalStep?: number;
@@ -73,3 +73,4 @@ export function numberAt(record: Record<string, unknown>, path: string): number 
   }
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 }
+

@@ -1,0 +1,256 @@
+/**
+ * The training procedures behind `supcon train`, as a `RunnerTask` for @supcon/core's runner:
+ *
+ * - `supcon` / `simclr` (any loss whose input is embeddings: supcon-out, supcon-in, simclr,
+ *   triplet, npair, ...): the encoder and projection head are trained on `train.views` augmented
+ *   views of each image; afterwards the head is dropped and the evaluators (linear probe, kNN, ...)
+ *   run on the frozen encoder's features.
+ * - `ce` (a loss whose input is logits: cross-entropy): encoder + linear classifier trained end
+ *   to end on one augmented view; the same evaluators then run on the frozen encoder, so both
+ *   stages are compared on equal terms.
+ *
+ * Every random draw comes from the runner's named generators ('augment', and the part paths used
+ * to build the models), which the runner checkpoints, so a resumed run ends where an
+ * uninterrupted one does.
+ */
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import type {
+  AugmentationPart,
+  EvalInput,
+  EvalResult,
+  EvaluatorPart,
+  ImageDataset,
+  LossPart,
+  OptimizerPart,
+  RunnerContext,
+  RunnerTask,
+  SchedulePart,
+  TaskStepInfo,
+} from '@supcon/core';
+import { pca2d } from './pca';
+
+export type Stage = 'supcon' | 'simclr' | 'ce';
+
+/** Which procedure a loss calls for. */
+export function stageOf(loss: Pick<LossPart, 'input' | 'supervised'>): Stage {
+  if (loss.input === 'logits') return 'ce';
+  return loss.supervised ? 'supcon' : 'simclr';
+}
+
+/** uint8 HWC images of `indices` as float32 `[b, h, w, c]` in [0, 1], gathered in one pass. */
+export function gatherImages(dataset: ImageDataset, indices: ArrayLike<number>): tf.Tensor4D {
+  const [h, w, c] = dataset.shape;
+  const size = h * w * c;
+  const out = new Float32Array(indices.length * size);
+  for (let i = 0; i < indices.length; i++) {
+    const index = indices[i];
+    if (!(index >= 0 && index < dataset.size)) throw new RangeError(`gatherImages: index ${index} is outside the dataset (size ${dataset.size})`);
+    const src = dataset.images.subarray(index * size, (index + 1) * size);
+    const base = i * size;
+    for (let j = 0; j < size; j++) out[base + j] = src[j] / 255;
+  }
+  return tf.tensor4d(out, [indices.length, h, w, c]);
+}
+
+function gatherLabels(dataset: ImageDataset, indices: ArrayLike<number>): tf.Tensor1D {
+  const out = new Int32Array(indices.length);
+  for (let i = 0; i < indices.length; i++) out[i] = dataset.labels[indices[i]];
+  return tf.tensor1d(out, 'int32');
+}
+
+/** Encoder features `[n, dim]` of a whole split, computed in batches with the model in inference mode. */
+export function encodeDataset(encoder: tfl.LayersModel, dataset: ImageDataset, batchSize = 256): tf.Tensor2D {
+  const parts: tf.Tensor2D[] = [];
+  for (let start = 0; start < dataset.size; start += batchSize) {
+    const indices = Int32Array.from({ length: Math.min(batchSize, dataset.size - start) }, (_, i) => start + i);
+    parts.push(
+      tf.tidy(() => {
+        const x = gatherImages(dataset, indices);
+        return encoder.apply(x, { training: false }) as tf.Tensor2D;
+      }),
+    );
+  }
+  const all = tf.concat(parts, 0);
+  tf.dispose(parts);
+  return all;
+}
+
+export interface TrainingTaskOptions {
+  /** Name of the tfjs backend in use, for summary.json. */
+  backend?: string;
+  /** Test images in the report's embedding map (default 2000). */
+  mapPoints?: number;
+}
+
+export interface TrainingTask extends RunnerTask {
+  readonly stage: Stage;
+  /** Facts for summary.json: stage, backend, classes, images/s, ... (after the run). */
+  summaryFields(): Record<string, unknown>;
+}
+
+/** The `RunnerTask` that `supcon train` runs; see the module comment for the stages. */
+export function createTrainingTask(options: TrainingTaskOptions = {}): TrainingTask {
+  let stage: Stage = 'supcon';
+  let train!: ImageDataset;
+  let test!: ImageDataset;
+  let loss!: LossPart;
+  let augment!: AugmentationPart;
+  let optimizer!: OptimizerPart;
+  let schedule: SchedulePart | undefined;
+  let encoder!: tfl.LayersModel;
+  let model!: tfl.LayersModel;
+  let variables: tf.Variable[] = [];
+  let evaluators: EvaluatorPart[] = [];
+  let views = 2;
+  let imagesSeen = 0;
+  let trainSeconds = 0;
+  let learningRate = 0;
+
+  const task: TrainingTask = {
+    get stage() {
+      return stage;
+    },
+
+    async setup(context: RunnerContext) {
+      const { config } = context;
+      for (const slot of ['data', 'loss', 'backbone', 'augment', 'optimizer'] as const) {
+        if (!config[slot]) throw new Error(`supcon train: config.${slot} is missing (the CLI fills a default for every part but data and loss)`);
+      }
+      const dataset = await context.build('dataset', config.data!, 'data');
+      [train, test] = await Promise.all([dataset.load('train'), dataset.load('test')]);
+      loss = await context.build('loss', config.loss!, 'loss');
+      stage = stageOf(loss);
+      views = stage === 'ce' ? 1 : config.train.views;
+      if (stage !== 'ce' && views < 1) throw new Error(`train.views: expected at least 1 view, got ${views}`);
+      const numClasses = train.classes.length;
+      encoder = await context.build('backbone', config.backbone!, 'backbone', { inputShape: train.shape, numClasses });
+      const featureDim = encoder.outputs[0].shape[encoder.outputs[0].shape.length - 1];
+      if (typeof featureDim !== 'number') throw new Error(`backbone: the encoder's output must be [batch, dim], got ${JSON.stringify(encoder.outputs[0].shape)}`);
+      const input = tfl.input({ shape: train.shape });
+      const features = encoder.apply(input) as tfl.SymbolicTensor;
+      if (stage === 'ce') {
+        const seed = context.rng('classifier').uint32();
+        const classifier = tfl.layers.dense({ units: numClasses, name: 'classifier', kernelInitializer: tfl.initializers.glorotUniform({ seed }) });
+        model = tfl.model({ inputs: input, outputs: classifier.apply(features) as tfl.SymbolicTensor, name: 'ce_model' });
+      } else {
+        if (!config.head) throw new Error('supcon train: config.head is missing (contrastive stages need a projection head)');
+        const head = await context.build('head', config.head, 'head', { inputShape: [featureDim], numClasses });
+        model = tfl.model({ inputs: input, outputs: head.apply(features) as tfl.SymbolicTensor, name: 'contrastive_model' });
+      }
+      variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+      augment = await context.build('augmentation', config.augment!, 'augment', { inputShape: train.shape });
+      optimizer = await context.build('optimizer', config.optimizer!, 'optimizer');
+      schedule = config.schedule ? await context.build('schedule', config.schedule, 'schedule') : undefined;
+      evaluators = [];
+      for (const [i, e] of config.eval.entries()) evaluators.push(await context.build('evaluator', e, `eval[${i}]`, { numClasses }));
+      context.logger.info(
+        `${stage}: ${train.size} train / ${test.size} test images ${train.shape.join('x')}, ${numClasses} classes; ` +
+          `encoder ${encoder.countParams().toLocaleString('en-US')} parameters, feature dim ${featureDim}`,
+      );
+      return { labels: train.labels };
+    },
+
+    step(batch: Int32Array, info: TaskStepInfo, context: RunnerContext) {
+      learningRate = optimizer.baseLearningRate * (schedule ? schedule.factor(info) : 1);
+      optimizer.setLearningRate(learningRate);
+      const started = performance.now();
+      const rng = context.rng('augment');
+      const value = tf.tidy(() => {
+        const images = gatherImages(train, batch);
+        const labels = gatherLabels(train, batch);
+        // View-major: rows [v * b, (v + 1) * b) hold view v of every image.
+        const augmented = Array.from({ length: views }, () => augment.apply(images, rng));
+        const x = views === 1 ? augmented[0] : tf.concat(augmented, 0);
+        const cost = optimizer.optimizer.minimize(
+          () => {
+            const out = model.apply(x, { training: true }) as tf.Tensor2D;
+            if (stage === 'ce') return loss.compute({ logits: out, labels });
+            const dim = out.shape[1];
+            const features = tf.transpose(tf.reshape(out, [views, batch.length, dim]), [1, 0, 2]) as tf.Tensor3D;
+            return loss.compute({ features, labels });
+          },
+          true,
+          variables,
+        );
+        return cost!.dataSync()[0];
+      });
+      trainSeconds += (performance.now() - started) / 1000;
+      imagesSeen += batch.length;
+      return { loss: value, lr: learningRate };
+    },
+
+    epochEnd() {
+      return { lr: learningRate, imagesPerSecond: trainSeconds > 0 ? imagesSeen / trainSeconds : 0 };
+    },
+
+    async evaluate(context: RunnerContext) {
+      const results: Record<string, EvalResult> = {};
+      if (evaluators.length === 0) return results;
+      const trainFeatures = encodeDataset(encoder, train);
+      const testFeatures = encodeDataset(encoder, test);
+      try {
+        const input: EvalInput = {
+          encoder,
+          train,
+          test,
+          trainFeatures,
+          testFeatures,
+          preprocess: (images) => tf.div(tf.cast(images, 'float32'), 255) as tf.Tensor4D,
+          rng: context.rng('eval'),
+          logger: context.logger,
+        };
+        for (const evaluator of evaluators) {
+          context.logger.info(`evaluating: ${evaluator.key}`);
+          const before = tf.memory().numTensors;
+          results[evaluator.key] = await evaluator.evaluate(input);
+          const leaked = tf.memory().numTensors - before;
+          if (leaked > 0) context.logger.warn(`evaluator ${evaluator.key} left ${leaked} tensors allocated`);
+        }
+        await writeEmbeddingMap(context.runDir, testFeatures, test, options.mapPoints ?? 2000);
+      } finally {
+        tf.dispose([trainFeatures, testFeatures]);
+      }
+      return results;
+    },
+
+    checkpoint() {
+      return { model, optimizer: optimizer.optimizer, state: { imagesSeen, trainSeconds } };
+    },
+
+    restore(state) {
+      const s = (state ?? {}) as { imagesSeen?: number; trainSeconds?: number };
+      imagesSeen = s.imagesSeen ?? 0;
+      trainSeconds = s.trainSeconds ?? 0;
+    },
+
+    summaryFields() {
+      return {
+        stage,
+        backend: options.backend ?? tf.getBackend(),
+        classes: train?.classes ?? [],
+        trainSize: train?.size,
+        testSize: test?.size,
+        imagesPerSecond: trainSeconds > 0 ? imagesSeen / trainSeconds : 0,
+        encoderParameters: encoder?.countParams(),
+      };
+    },
+  };
+  return task;
+}
+
+async function writeEmbeddingMap(runDir: string, features: tf.Tensor2D, test: ImageDataset, maxPoints: number): Promise<void> {
+  const total = features.shape[0];
+  const n = Math.min(maxPoints, total);
+  const d = features.shape[1];
+  // Evenly spaced rows, so a split stored class by class still shows every class.
+  const indices = Int32Array.from({ length: n }, (_, i) => Math.floor((i * total) / n));
+  const rows = tf.tidy(() => tf.gather(features, tf.tensor1d(indices, 'int32')));
+  const data = (await rows.data()) as Float32Array;
+  tf.dispose(rows);
+  const points = pca2d(data, n, d).map(([x, y]) => [Number(x.toFixed(5)), Number(y.toFixed(5))] as [number, number]);
+  const labels = Array.from(indices, (i) => test.labels[i]);
+  await writeFile(path.join(runDir, 'embedding-map.json'), JSON.stringify({ method: 'PCA', points, labels }));
+}
