@@ -158,7 +158,7 @@ function stepMetrics(result: StepResult, info: TaskStepInfo): Record<string, num
   return { ...result };
 }
 
-const HOOK_NAMES = ['beforeRun', 'beforeEpoch', 'beforeStep', 'afterStep', 'afterEpoch', 'afterEval', 'afterRun', 'onError'] as const;
+type HookName = Exclude<keyof RunnerHooks, 'onError'>;
 
 /**
  * A runner for a validated config (`resolveConfig`). `config.plugins` that `options.registry`
@@ -249,7 +249,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions): Ru
   };
 
   const hooks: RunnerHooks<RunnerContext>[] = [];
-  const callHooks = async <N extends Exclude<(typeof HOOK_NAMES)[number], 'onError'>>(
+  const callHooks = async <N extends HookName>(
     name: N,
     ...args: Parameters<NonNullable<RunnerHooks<RunnerContext>[N]>> extends [unknown, ...infer R] ? R : never
   ): Promise<void> => {

@@ -265,9 +265,9 @@ describe('createRunner', () => {
 
   it('fails on a non-finite loss, on a missing sampler, and validates its options', async () => {
     const task = new LinearTask();
-    task.step = () => Number.NaN;
+    task.step = () => ({ loss: Number.NaN, lr: 0 });
     await expect(createRunner(config(), { registry: createRegistry(), task, outDir: outDir(), logger: quiet }).run()).rejects.toThrow(
-      'runner: non-finite step metrics at epoch 0, step 0: {"loss":null}',
+      'runner: non-finite step metrics at epoch 0, step 0: {"loss":null,"lr":0}',
     );
     const noSampler = resolveConfig({ train: { epochs: 1, batchSize: 2 } }, createRegistry());
     await expect(createRunner(noSampler, { registry: createRegistry(), task: new LinearTask(), outDir: outDir(), logger: quiet }).run()).rejects.toThrow(/config\.sampler is missing/);
