@@ -8,6 +8,7 @@
 import type { Scalar, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Optimizer } from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { Rng } from './rng';
+import type { RunnerContext } from './runner';
 
 /** Every kind of part a plugin can provide. */
 export const PART_KINDS = [
@@ -173,7 +174,8 @@ export interface StepInfo {
   batchSize: number;
 }
 
-export type HookPart = RunnerHooks;
+/** A hook built from a config's `hooks` list: it sees the runner's context (config, rng, log, ...). */
+export type HookPart = RunnerHooks<RunnerContext>;
 
 /** The part type each kind's factories create. */
 export interface PartTypes {

@@ -1,8 +1,9 @@
 import path from 'node:path';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createRegistry, findConfigFile, loadConfigFile, resolveConfig, SupconConfigError } from '../src';
-import type { SamplerPart } from '../src';
+import type { RunnerTask, SamplerPart } from '../src';
+import { createRunner } from '../src';
 
 const fixtures = path.join(__dirname, 'fixtures');
 
@@ -45,9 +46,11 @@ describe('loadConfigFile + third-party plugin', () => {
     expect(config.seed).toBe(11);
     expect(config.backend).toBe('cpu');
     expect(config.hooks).toEqual([{ type: 'ext-counter', label: 'ts' }]);
-    const hook = (await registry.build('hook', config.hooks[0], { rng: undefined as never })) as { calls: string[]; beforeRun(): void };
-    hook.beforeRun();
+    const hook = (await registry.build('hook', config.hooks[0], { rng: undefined as never })) as { calls: string[]; beforeRun(c: unknown): Promise<void> };
+    const logged: unknown[] = [];
+    await hook.beforeRun({ config, log: async (r: unknown) => void logged.push(r) });
     expect(hook.calls).toEqual(['ts:beforeRun']);
+    expect(logged).toEqual([{ kind: 'ext', event: 'ts:beforeRun', seed: 11 }]);
   });
 
   it('calls (and awaits) a function export named `config`', async () => {
@@ -84,5 +87,28 @@ describe('loadConfigFile + third-party plugin', () => {
     await expect(loadConfigFile(path.join(dir, 'list.yaml'))).rejects.toThrow(/expected the config to be an object/);
     writeFileSync(path.join(dir, 'supcon.config.toml'), 'seed = 1\n');
     await expect(loadConfigFile(path.join(dir, 'supcon.config.toml'))).rejects.toThrow(/unsupported extension '\.toml'/);
+  });
+
+  it('runs a YAML config whose sampler and hook come from the third-party plugin', async () => {
+    const raw = await loadConfigFile(path.join(fixtures, 'configs/supcon.config.yaml'));
+    const registry = createRegistry();
+    const config = resolveConfig(raw, registry);
+    const seen: number[][] = [];
+    const task: RunnerTask = {
+      setup: () => ({ labels: new Int32Array(6) }),
+      step: (batch) => {
+        seen.push([...batch]);
+        return batch.reduce((a, b) => a + b, 0);
+      },
+      checkpoint: () => ({ state: { seen: seen.length } }),
+    };
+    const outDir = mkdtempSync(path.join(tmpdir(), 'supcon-ext-run-'));
+    const summary = await createRunner(config, { registry, task, outDir, logger: { info: () => undefined, warn: () => undefined } }).run();
+    // ext-sequential, batchSize 4 from train, reversed on odd epochs
+    expect(seen).toEqual([[0, 1, 2, 3], [4, 5], [5, 4, 3, 2], [1, 0]]);
+    expect(summary.epochLoss).toEqual([(6 + 9) / 2, (14 + 1) / 2]);
+    const lines = readFileSync(path.join(outDir, 'metrics.jsonl'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+    expect(lines.filter((l) => l.kind === 'ext').map((l) => l.event)).toEqual(['ext:beforeRun', 'ext:afterEpoch:0', 'ext:afterEpoch:1', 'ext:afterRun']);
+    expect(lines.filter((l) => l.kind === 'ext').every((l) => l.seed === 7)).toBe(true);
   });
 });
