@@ -315,9 +315,17 @@ export async function loadCheckpoint(dir: string, options: LoadCheckpointOptions
         for (const w of weights) w.tensor.dispose();
         throw new Error(`loadCheckpoint: the checkpoint's optimizer is ${manifest.className}, the optimizer passed is ${actual}`);
       }
+      // tfjs optimizers' setWeights makes new variables and drops the old ones without disposing
+      // them: dispose those it no longer holds, so loading into a used optimizer does not leak.
+      const previous = await options.optimizer.getWeights();
       try {
         await options.optimizer.setWeights(weights);
+        const current = await options.optimizer.getWeights();
+        const kept = new Set(current.map((w) => w.tensor));
+        for (const w of current) if (!(w.tensor instanceof Variable)) w.tensor.dispose();
+        for (const w of previous) if (w.tensor instanceof Variable && !kept.has(w.tensor) && !w.tensor.isDisposed) w.tensor.dispose();
       } finally {
+        for (const w of previous) if (!(w.tensor instanceof Variable)) w.tensor.dispose();
         for (const w of weights) w.tensor.dispose();
       }
     } else {

@@ -81,6 +81,11 @@ describe('saveCheckpoint / loadCheckpoint', () => {
     // only the optimizer's new variables are added: 2 moments per weight, 4 weights
     expect(tf.memory().numTensors).toBe(n + 8);
     expect(await optimizerWeights(optimizer2)).toEqual(saved);
+    // loading again into the used optimizer and model replaces their state without leaking
+    const m = tf.memory().numTensors;
+    await loadCheckpoint(dir, { model: model2, optimizer: optimizer2 });
+    expect(tf.memory().numTensors).toBe(m);
+    expect(await optimizerWeights(optimizer2)).toEqual(saved);
     train(model, optimizer, 2);
     train(model2, optimizer2, 2);
     expect(await weightsOf(model2)).toEqual(await weightsOf(model));
