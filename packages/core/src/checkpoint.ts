@@ -335,6 +335,19 @@ export async function loadCheckpoint(dir: string, options: LoadCheckpointOptions
   return result;
 }
 
+/**
+ * The JSON `state` of a checkpoint (undefined when it has none), read from checkpoint.json alone:
+ * no weights are read. Falls back to a `.old-*` twin like `loadCheckpoint`.
+ * @throws naming the folder when it holds no complete checkpoint.
+ */
+export async function readCheckpointState(dir: string): Promise<JsonValue | undefined> {
+  const requested = path.resolve(dir);
+  const found = await readableDir(requested);
+  if (!found) throw new Error(`readCheckpointState: no complete checkpoint at ${requested} (checkpoint.json is missing)`);
+  const meta = JSON.parse(await readFile(path.join(found, 'checkpoint.json'), 'utf8')) as CheckpointJson;
+  return meta.state;
+}
+
 /** Name of the checkpoint folder after `epochsCompleted` epochs: `epoch-0003`. */
 export function checkpointName(epochsCompleted: number): string {
   return `epoch-${String(epochsCompleted).padStart(4, '0')}`;

@@ -51,7 +51,7 @@ export type {
 export { validateConfig, resolveConfig, configJsonSchema } from './schema';
 export type { ResolveOptions, ValidationResult } from './schema';
 export { loadConfigFile, findConfigFile, CONFIG_FILE_NAMES } from './load';
-export { saveCheckpoint, loadCheckpoint, latestCheckpoint, checkpointName, disposeLoadedTensors, CHECKPOINT_FORMAT_VERSION } from './checkpoint';
+export { saveCheckpoint, loadCheckpoint, readCheckpointState, latestCheckpoint, checkpointName, disposeLoadedTensors, CHECKPOINT_FORMAT_VERSION } from './checkpoint';
 export type { CheckpointContents, SaveCheckpointOptions, LoadCheckpointOptions, LoadedCheckpoint, NamedTensor, JsonValue } from './checkpoint';
 export { createRunner } from './runner';
 export type { Runner, RunnerOptions, RunnerTask, RunnerContext, RunSummary, TaskSetup, TaskStepInfo, StepResult } from './runner';

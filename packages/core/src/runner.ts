@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { checkpointName, latestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint';
+import { checkpointName, latestCheckpoint, loadCheckpoint, readCheckpointState, saveCheckpoint } from './checkpoint';
 import type { CheckpointContents, JsonValue, LoadedCheckpoint } from './checkpoint';
 import type { ResolvedConfig } from './config';
 import type { BuildContext, EvalResult, Logger, PartKind, PartTypes, RunnerHooks, SamplerPart, StepInfo } from './parts';
@@ -282,7 +282,25 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions): Ru
     let epochLoss: number[] = [];
     try {
       await mkdir(runDir, { recursive: true });
+      // Decide fresh or resumed first, so that nothing logged from here on is cut away.
+      const checkpointDir = typeof options.resume === 'string' ? path.resolve(options.resume) : options.resume ? await latestCheckpoint(runDir) : undefined;
+      let saved: { runner?: RunnerState; task?: JsonValue } | undefined;
+      if (checkpointDir) {
+        saved = ((await readCheckpointState(checkpointDir)) ?? {}) as typeof saved;
+        if (!saved?.runner) throw new Error(`runner: ${checkpointDir} holds no runner state: it was not written by a runner`);
+        metricsBytes = saved.runner.metricsBytes;
+        // Drop lines logged after the checkpoint (the interrupted epoch is run again).
+        if (existsSync(metricsFile) && (await stat(metricsFile)).size > metricsBytes) await truncate(metricsFile, metricsBytes);
+      } else {
+        if (options.resume) logger.info(`no checkpoint in ${runDir}: starting afresh`);
+        if (existsSync(checkpointsDir)) logger.warn(`clearing earlier checkpoints in ${checkpointsDir} (pass resume to continue instead)`);
+        await rm(checkpointsDir, { recursive: true, force: true });
+        await rm(path.join(runDir, 'summary.json'), { force: true });
+        await writeFile(metricsFile, '');
+        metricsBytes = 0;
+      }
       await writeFile(path.join(runDir, 'config.json'), `${JSON.stringify(serializableConfig(config), null, 2)}\n`);
+
       // options.hooks first in the list being built, so their onError sees a failing config hook.
       hooks.length = 0;
       hooks.push(...(options.hooks ?? []));
@@ -294,6 +312,11 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions): Ru
       else if (config.sampler) sampler = await context.build('sampler', config.sampler, 'sampler');
       else throw new Error('runner: config.sampler is missing: name a sampler in the config (or its defaults), or pass options.sampler');
 
+      if (saved?.runner) {
+        // Generators made from here on (in setup, or later) start from their saved states.
+        pendingRngStates = saved.runner.rngs;
+        for (const [label, rng] of rngs) if (pendingRngStates[label]) rng.setState(pendingRngStates[label]);
+      }
       const setup = await task.setup(context);
       const labels = setup?.labels;
       if (!labels || typeof labels.length !== 'number') throw new TypeError('runner: task.setup must return { labels } (the training labels)');
@@ -301,31 +324,18 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions): Ru
       const totalSteps = stepsPerEpoch * config.train.epochs;
 
       let startEpoch = 0;
-      const checkpointDir = typeof options.resume === 'string' ? path.resolve(options.resume) : options.resume ? await latestCheckpoint(runDir) : undefined;
-      if (checkpointDir) {
+      if (checkpointDir && saved?.runner) {
         const targets = await task.checkpoint();
         const loaded = await loadCheckpoint(checkpointDir, { model: targets.model, models: targets.models, optimizer: targets.optimizer });
-        const saved = (loaded.state ?? {}) as { runner?: RunnerState; task?: JsonValue };
-        if (!saved.runner) throw new Error(`runner: ${checkpointDir} holds no runner state: it was not written by a runner`);
-        pendingRngStates = saved.runner.rngs;
+        // Setup may have drawn from its generators (e.g. initialisers): put them back where they were.
         for (const [label, rng] of rngs) if (pendingRngStates[label]) rng.setState(pendingRngStates[label]);
         await task.restore?.(saved.task, loaded);
         startEpoch = saved.runner.epochsCompleted;
         globalStep = saved.runner.globalStep;
         epochLoss = saved.runner.epochLoss ?? [];
-        metricsBytes = saved.runner.metricsBytes;
-        // Drop lines logged after the checkpoint (the interrupted epoch is run again).
-        if (existsSync(metricsFile) && (await stat(metricsFile)).size > metricsBytes) await truncate(metricsFile, metricsBytes);
         lastCheckpoint = loaded.dir;
         resumedFrom = loaded.dir;
         logger.info(`resuming from ${loaded.dir} at epoch ${startEpoch}`);
-      } else {
-        if (options.resume) logger.info(`no checkpoint in ${runDir}: starting afresh`);
-        if (existsSync(checkpointsDir)) logger.warn(`clearing earlier checkpoints in ${checkpointsDir} (pass resume to continue instead)`);
-        await rm(checkpointsDir, { recursive: true, force: true });
-        await rm(path.join(runDir, 'summary.json'), { force: true });
-        await writeFile(metricsFile, '');
-        metricsBytes = 0;
       }
 
       await callHooks('beforeRun');

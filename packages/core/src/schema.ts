@@ -263,11 +263,19 @@ function partJsonSchema(kind: PartKind, registry: Registry): JsonSchema {
 /**
  * A JSON Schema (draft 2020-12) of the whole config for editors (`"$schema"` in a JSON config, or
  * YAML language servers). Each part slot is a `oneOf` over the types registered in `registry`,
- * each with its options' schema (input side: options with defaults are not required).
+ * each with its options' schema (input side: options with defaults are not required). Pass the
+ * same `defaults` as to `resolveConfig` so that `train` values they supply are not required.
  */
-export function configJsonSchema(registry: Registry): JsonSchema {
+export function configJsonSchema(registry: Registry, options: Pick<ResolveOptions, 'defaults'> = {}): JsonSchema {
   const base = z.toJSONSchema(baseSchema.strict(), { io: 'input' }) as JsonSchema;
   const properties: Record<string, unknown> = { ...(base.properties as JsonSchema) };
+  // What the caller's defaults supply is not required of the file.
+  const defaults = (options.defaults ?? {}) as Record<string, unknown>;
+  const defaultTrain = isRecord(defaults.train) ? defaults.train : {};
+  const train = { ...(properties.train as JsonSchema) };
+  train.required = ((train.required as string[] | undefined) ?? []).filter((k) => defaultTrain[k] === undefined);
+  if ((train.required as string[]).length === 0) delete train.required;
+  properties.train = train;
   properties.plugins = {
     type: 'array',
     description: 'Module specifiers of plugins, resolved relative to the config file',
@@ -281,7 +289,7 @@ export function configJsonSchema(registry: Registry): JsonSchema {
     title: 'supcon config',
     type: 'object',
     properties,
-    required: ['train'],
+    ...(train.required ? { required: ['train'] } : {}),
     additionalProperties: false,
   };
 }

@@ -155,5 +155,11 @@ describe('configJsonSchema', () => {
     expect(schema.properties.train.properties.epochs).toMatchObject({ type: 'integer', exclusiveMinimum: 0 });
     expect(schema.properties.train.required).toEqual(['epochs', 'batchSize']);
     expect(schema.properties.sampler).toEqual({ type: 'object', properties: { type: { type: 'string' } }, required: ['type'] });
+    // train values the caller's defaults supply are not required of the file
+    const relaxed = configJsonSchema(createRegistry([testPlugin]), { defaults: { train: { epochs: 10 } } }) as any;
+    expect(relaxed.properties.train.required).toEqual(['batchSize']);
+    const none = configJsonSchema(createRegistry([testPlugin]), { defaults: { train: { epochs: 10, batchSize: 8 } } }) as any;
+    expect(none.required).toBeUndefined();
+    expect(none.properties.train.required).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createRegistry, findConfigFile, loadConfigFile, resolveConfig, SupconConfigError } from '../src';
 import type { RunnerTask, SamplerPart } from '../src';
@@ -51,6 +51,17 @@ describe('loadConfigFile + third-party plugin', () => {
     await hook.beforeRun({ config, log: async (r: unknown) => void logged.push(r) });
     expect(hook.calls).toEqual(['ts:beforeRun']);
     expect(logged).toEqual([{ kind: 'ext', event: 'ts:beforeRun', seed: 11 }]);
+  });
+
+  it('resolves a bare plugin specifier from node_modules next to the config file (export `plugin`)', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'supcon-bare-'));
+    const pkg = path.join(dir, 'node_modules', 'supcon-plugin-bare');
+    mkdirSync(pkg, { recursive: true });
+    writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ name: 'supcon-plugin-bare', type: 'module', exports: './index.js' }));
+    writeFileSync(path.join(pkg, 'index.js'), "export const plugin = { name: 'bare', version: '0.0.1' };\n");
+    writeFileSync(path.join(dir, 'supcon.config.yml'), 'plugins: [supcon-plugin-bare]\ntrain: { epochs: 1, batchSize: 2 }\n');
+    const raw = await loadConfigFile(findConfigFile(dir)!);
+    expect(raw.plugins).toEqual([{ name: 'bare', version: '0.0.1' }]);
   });
 
   it('calls (and awaits) a function export named `config`', async () => {
