@@ -45,7 +45,10 @@ d = tempfile.mkdtemp()
 f = os.path.join(d, 'ckpt.pt')
 def save():
     tmp = f + '.tmp'
-    torch.save({'model': model.state_dict(), 'optimizer': opt.state_dict(), 'state': {'epoch': 1}}, tmp)
+    with open(tmp, 'wb') as fh:  # flushed to disk like saveCheckpoint's files
+        torch.save({'model': model.state_dict(), 'optimizer': opt.state_dict(), 'state': {'epoch': 1}}, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
     os.replace(tmp, f)
 def load():
     c = torch.load(f)

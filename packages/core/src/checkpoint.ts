@@ -15,7 +15,7 @@
  * into place, so a reader sees either the previous checkpoint or the complete new one.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { io, Variable } from '@tensorflow/tfjs-core';
 import type { Optimizer, Tensor } from '@tensorflow/tfjs-core';
@@ -104,6 +104,17 @@ function joinWeightData(data: io.WeightData | undefined): ArrayBuffer {
 
 function toArrayBuffer(buf: Buffer): ArrayBuffer {
   return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
+}
+
+/** Writes a file and flushes it to disk, so a rename after it never exposes a truncated file. */
+async function writeFile(file: string, data: string | Uint8Array): Promise<void> {
+  const handle = await open(file, 'w');
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 /** A tf.io handler that saves model artifacts as `<name>.json` + `<name>.weights.bin` in `dir`. */

@@ -5,10 +5,11 @@
 import { z } from 'zod';
 import { createDefineConfig, defineConfig } from './config';
 import { defineFactory, definePlugin } from './plugin';
-import type { LossPart, SamplerPart } from './parts';
+import type { EvaluatorPart, LossPart, SamplerPart } from './parts';
 
 const lossPart: LossPart = { input: 'embeddings', supervised: true, compute: () => undefined as never };
 const samplerPart: SamplerPart = { epoch: () => [], batchesPerEpoch: () => 0 };
+const evaluatorPart: EvaluatorPart = { key: 'knn', evaluate: async () => ({}) };
 
 const lossPlugin = definePlugin({
   name: 'test-losses',
@@ -26,6 +27,12 @@ const samplerPlugin = definePlugin({
   samplers: {
     random: defineFactory({ schema: z.object({ dropLast: z.boolean().default(true) }), create: () => samplerPart }),
   },
+  evaluators: {
+    knn: defineFactory({ schema: z.object({ k: z.number().int().default(20) }), create: () => evaluatorPart }),
+  },
+  hooks: {
+    progress: defineFactory({ schema: z.object({ every: z.number().default(10) }), create: () => ({}) }),
+  },
 });
 
 // ---- positive cases -------------------------------------------------------------------------
@@ -34,6 +41,7 @@ defineConfig({ plugins: [lossPlugin], loss: { type: 'supcon-out', temperature: 0
 defineConfig({ plugins: [lossPlugin], loss: { type: 'triplet', margin: 0.2 } });
 defineConfig({ plugins: [lossPlugin, samplerPlugin], loss: { type: 'triplet', margin: 1 }, sampler: { type: 'random' } });
 defineConfig({ seed: 3, backend: 'wasm', name: 'x', out: 'runs/x', train: { epochs: 1, batchSize: 8, views: 2 } });
+defineConfig({ plugins: [samplerPlugin], eval: [{ type: 'knn' }, { type: 'knn', k: 5 }], hooks: [{ type: 'progress', every: 1 }] });
 // module specifiers are allowed too (typed loosely: their types are unknown until run time)
 defineConfig({ plugins: ['./my-plugin.js', lossPlugin], loss: { type: 'supcon-out' } });
 const typed = defineConfig({ plugins: [lossPlugin], loss: { type: 'supcon-out', temperature: 0.5 } });
@@ -66,3 +74,7 @@ defineConfig({ train: { epochs: '3' } });
 defineWithBuiltins({ loss: { type: 'supcon-out' } });
 // @ts-expect-error wrong option type on a builtin
 defineWithBuiltins({ sampler: { type: 'random', dropLast: 1 } });
+// @ts-expect-error wrong option type inside the eval list
+defineConfig({ plugins: [samplerPlugin], eval: [{ type: 'knn', k: '5' }] });
+// @ts-expect-error unknown hook type
+defineConfig({ plugins: [samplerPlugin], hooks: [{ type: 'progres' }] });
