@@ -171,8 +171,9 @@ type HookName = Exclude<keyof RunnerHooks, 'onError'>;
  *    states and `task.restore(state)`, continue at the next epoch
  * 5. hooks `beforeRun`
  * 6. for each epoch: `beforeEpoch`; for each batch of `sampler.epoch(labels, epoch)`:
- *    `beforeStep`, `task.step`, `afterStep` (and a metrics line); then `task.epochEnd`, the epoch
- *    metrics line, the checkpoint `checkpoints/epoch-NNNN` (NNNN = epochs completed), `afterEpoch`
+ *    `beforeStep`, `task.step`, a metrics line, `afterStep`; then `task.epochEnd`, the epoch
+ *    metrics line, `afterEpoch`, and last the checkpoint `checkpoints/epoch-NNNN` (NNNN = epochs
+ *    completed), which so holds everything the epoch did
  * 7. `task.evaluate` -> `afterEval`
  * 8. `summary.json` -> `afterRun`
  *
@@ -280,6 +281,9 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions): Ru
     const startedAt = new Date(started).toISOString();
     let resumedFrom: string | null = null;
     let epochLoss: number[] = [];
+    // options.hooks are in place from the start, so their onError sees every failure.
+    hooks.length = 0;
+    hooks.push(...(options.hooks ?? []));
     try {
       await mkdir(runDir, { recursive: true });
       // Decide fresh or resumed first, so that nothing logged from here on is cut away.
@@ -301,9 +305,6 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions): Ru
       }
       await writeFile(path.join(runDir, 'config.json'), `${JSON.stringify(serializableConfig(config), null, 2)}\n`);
 
-      // options.hooks first in the list being built, so their onError sees a failing config hook.
-      hooks.length = 0;
-      hooks.push(...(options.hooks ?? []));
       const built: RunnerHooks<RunnerContext>[] = [];
       for (const [i, hookConfig] of config.hooks.entries()) built.push((await context.build('hook', hookConfig, `hooks[${i}]`)) as RunnerHooks<RunnerContext>);
       hooks.unshift(...built);
@@ -363,11 +364,13 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions): Ru
         epochLoss = [...epochLoss, meanLoss];
         await writeLine({ kind: 'epoch', epoch, ...epochMetrics });
 
+        await callHooks('afterEpoch', epoch, epochMetrics);
+
+        // Last, so the checkpoint holds everything the epoch did, hooks and their metrics lines included.
         const contents = await task.checkpoint();
         const state = { runner: runnerState(epochLoss), task: contents.state ?? null } as unknown as JsonValue;
         lastCheckpoint = await saveCheckpoint(path.join(checkpointsDir, checkpointName(epoch + 1)), { ...contents, state });
         await pruneCheckpoints(epoch + 1);
-        await callHooks('afterEpoch', epoch, epochMetrics);
       }
 
       const results = (await task.evaluate?.(context)) ?? {};

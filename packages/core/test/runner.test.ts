@@ -235,19 +235,23 @@ describe('createRunner', () => {
   });
 
   it('resumed after a crash, ends with the same weights, optimizer state and losses as an uninterrupted run', async () => {
+    // a hook's own metrics lines written before a checkpoint survive the resume
+    const marker: RunnerHooks<RunnerContext> = { afterEpoch: (c, e) => c.log({ kind: 'marker', epoch: e }) };
     const straight = new LinearTask();
     const dirA = outDir();
-    await createRunner(config(), { registry: createRegistry(), task: straight, outDir: dirA, logger: quiet }).run();
+    await createRunner(config(), { registry: createRegistry(), task: straight, outDir: dirA, logger: quiet, hooks: [marker] }).run();
 
     const dirB = outDir();
     const crashed = new LinearTask();
     crashed.failAt = { epoch: 2, step: 1 }; // crashes mid-epoch 2, after checkpoint epoch-0002
-    await expect(createRunner(config(), { registry: createRegistry(), task: crashed, outDir: dirB, logger: quiet }).run()).rejects.toThrow('step exploded');
+    await expect(createRunner(config(), { registry: createRegistry(), task: crashed, outDir: dirB, logger: quiet, hooks: [marker] }).run()).rejects.toThrow(
+      'step exploded',
+    );
     expect(readdirSync(path.join(dirB, 'checkpoints'))).toEqual(['epoch-0001', 'epoch-0002']);
 
     const resumed = new LinearTask(); // a fresh process: new model with the same seeded init
     const before = tf.memory().numTensors;
-    const summary = await createRunner(config(), { registry: createRegistry(), task: resumed, outDir: dirB, resume: true, logger: quiet }).run();
+    const summary = await createRunner(config(), { registry: createRegistry(), task: resumed, outDir: dirB, resume: true, logger: quiet, hooks: [marker] }).run();
     expect(summary.resumedFrom).toBe(path.join(dirB, 'checkpoints', 'epoch-0002'));
     expect(resumed.stepLog.length).toBe(6); // only epochs 2 and 3 ran
     expect(weights(resumed.model)).toEqual(weights(straight.model));
@@ -258,6 +262,7 @@ describe('createRunner', () => {
     // metrics.jsonl of the resumed run has the lines of the straight one (the crashed epoch's lines dropped)
     const strip = (ls: Record<string, unknown>[]) => ls.map(({ seconds: _s, ...rest }) => rest);
     expect(strip(metricsLines(dirB))).toEqual(strip(metricsLines(dirA)));
+    expect(metricsLines(dirB).filter((l) => l.kind === 'marker').map((l) => l.epoch)).toEqual([0, 1, 2, 3]);
     expect(summary.epochLoss).toEqual((JSON.parse(readFileSync(path.join(dirA, 'summary.json'), 'utf8')) as { epochLoss: number[] }).epochLoss);
     // tensors the run added beyond setup: the model (2), the optimizer's moments (2); nothing leaked
     expect(tf.memory().numTensors - before).toBe(4 + 2);
