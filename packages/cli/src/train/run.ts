@@ -1,0 +1,133 @@
+/**
+ * `supcon train` and `supcon eval` as functions: load and validate a config with the built-in
+ * plugins, start the backend it names, run @supcon/core's runner with the training task, and
+ * write summary.json with the keys reports and comparisons read.
+ */
+import { existsSync } from 'node:fs';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  createRegistry,
+  createRunner,
+  latestCheckpoint,
+  loadCheckpoint,
+  loadConfigFile,
+  resolveConfig,
+} from '@supcon/core';
+import type { EvalResult, Logger, Plugin, ResolveOptions, ResolvedConfig, RunnerContext, RunnerHooks } from '@supcon/core';
+import { createTrainingTask } from './task';
+import type { TrainingTask } from './task';
+import { progressHooks } from './progress';
+
+/** How `train`/`evalRun` start a backend: `initBackend` from @supcon/backends in the CLI. */
+export type BackendStarter = (name: ResolvedConfig['backend']) => Promise<string>;
+
+export interface TrainOptions {
+  /** A config file path, or a raw config object (validated the same way). */
+  config: string | Record<string, unknown>;
+  /** Plugins registered before the config's own (the CLI's built-ins). */
+  plugins: readonly Plugin[];
+  /** Default part configs for the parts a config omits. */
+  defaults?: ResolveOptions['defaults'];
+  startBackend: BackendStarter;
+  /** Override `config.out`. */
+  out?: string;
+  /** Continue from the run folder's last checkpoint. */
+  resume?: boolean;
+  /** Extra hooks after the progress display. */
+  hooks?: RunnerHooks<RunnerContext>[];
+  /** Progress bar (TTY) or periodic lines (default: decided by stderr). `false`: no progress output. */
+  progress?: boolean | { tty?: boolean; intervalSeconds?: number };
+  logger?: Logger;
+}
+
+export interface TrainResult {
+  runDir: string;
+  summary: Record<string, unknown>;
+}
+
+async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
+  const tmp = `${file}.tmp-${process.pid}`;
+  await writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`);
+  await rename(tmp, file);
+}
+
+async function loadRaw(config: TrainOptions['config']): Promise<{ raw: Record<string, unknown>; source?: string }> {
+  if (typeof config === 'string') return { raw: await loadConfigFile(config), source: path.resolve(config) };
+  return { raw: config };
+}
+
+/** summary.json = the runner's summary + the task's facts + each evaluator's result at the top level (`linearProbe.top1`). */
+function mergeSummary(summary: Record<string, unknown>, task: TrainingTask, results: Record<string, EvalResult>): Record<string, unknown> {
+  const seconds = typeof summary.seconds === 'number' ? summary.seconds : undefined;
+  return { ...summary, ...task.summaryFields(), ...results, eval: results, wallTimeSeconds: seconds };
+}
+
+/** Trains as the config says; resolves when the run folder holds summary.json. */
+export async function train(options: TrainOptions): Promise<TrainResult> {
+  const { raw, source } = await loadRaw(options.config);
+  const registry = createRegistry(options.plugins);
+  const config = resolveConfig(raw, registry, { defaults: options.defaults, source });
+  if (options.out) config.out = options.out;
+  const backend = await options.startBackend(config.backend);
+  const task = createTrainingTask({ backend });
+  const hooks: RunnerHooks<RunnerContext>[] = [];
+  if (options.progress !== false) hooks.push(progressHooks(typeof options.progress === 'object' ? options.progress : {}));
+  hooks.push(...(options.hooks ?? []));
+  const runner = createRunner(config, { registry, task, hooks, resume: options.resume, logger: options.logger });
+  const runDir = runner.context.runDir;
+  const summary = (await runner.run()) as unknown as Record<string, unknown>;
+  const merged = mergeSummary(summary, task, summary.eval as Record<string, EvalResult>);
+  await writeJsonAtomic(path.join(runDir, 'summary.json'), merged);
+  if (source) await writeJsonAtomic(path.join(runDir, 'source.json'), { configFile: source });
+  return { runDir, summary: merged };
+}
+
+export interface EvalRunOptions {
+  runDir: string;
+  plugins: readonly Plugin[];
+  defaults?: ResolveOptions['defaults'];
+  startBackend: BackendStarter;
+  logger?: Logger;
+}
+
+/**
+ * Re-runs the config's evaluators on a run's last checkpoint (e.g. after adding an evaluator,
+ * or for a run that was stopped before its evaluation) and updates summary.json.
+ */
+export async function evalRun(options: EvalRunOptions): Promise<TrainResult> {
+  const runDir = path.resolve(options.runDir);
+  const checkpoint = await latestCheckpoint(runDir);
+  if (!checkpoint) throw new Error(`${runDir} holds no checkpoint: train first (\`supcon train --config F --out ${options.runDir}\`)`);
+  const sourceFile = path.join(runDir, 'source.json');
+  const configFile = existsSync(sourceFile) ? (JSON.parse(await readFile(sourceFile, 'utf8')) as { configFile?: string }).configFile : undefined;
+  let raw: Record<string, unknown>;
+  if (configFile && existsSync(configFile)) {
+    raw = await loadConfigFile(configFile);
+  } else {
+    // Only the resolved config is left: its plugins are names, so only built-in parts can be rebuilt.
+    raw = JSON.parse(await readFile(path.join(runDir, 'config.json'), 'utf8')) as Record<string, unknown>;
+    const builtin = new Set(options.plugins.map((p) => p.name));
+    const missing = ((raw.plugins ?? []) as { name: string }[]).filter((p) => !builtin.has(p.name));
+    if (missing.length) throw new Error(`${runDir}: its config used plugins ${missing.map((p) => p.name).join(', ')}, and the config file is gone`);
+    delete raw.plugins;
+  }
+  const registry = createRegistry(options.plugins);
+  const config = resolveConfig(raw, registry, { defaults: options.defaults, source: configFile });
+  config.out = runDir;
+  const backend = await options.startBackend(config.backend);
+  const task = createTrainingTask({ backend });
+  const runner = createRunner(config, { registry, task, logger: options.logger });
+  await task.setup(runner.context);
+  const { model } = (await task.checkpoint()) as { model: import('@tensorflow/tfjs-layers').LayersModel };
+  await loadCheckpoint(checkpoint, { model });
+  const results = (await task.evaluate?.(runner.context)) ?? {};
+  const summaryFile = path.join(runDir, 'summary.json');
+  const previous = existsSync(summaryFile) ? (JSON.parse(await readFile(summaryFile, 'utf8')) as Record<string, unknown>) : {};
+  const before = { ...previous, ...task.summaryFields() };
+  // Keep the training throughput of the original run: this process did not train.
+  if (typeof previous.imagesPerSecond === 'number') before.imagesPerSecond = previous.imagesPerSecond;
+  const merged = { ...before, ...results, eval: { ...((previous.eval as object) ?? {}), ...results }, evaluatedFrom: checkpoint };
+  await writeJsonAtomic(summaryFile, merged);
+  return { runDir, summary: merged };
+}
