@@ -15,6 +15,7 @@ import {
   resolveConfig,
 } from '@supcon/core';
 import type { EvalResult, Logger, Plugin, ResolveOptions, ResolvedConfig, RunnerContext, RunnerHooks } from '@supcon/core';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { createTrainingTask } from './task';
 import type { TrainingTask } from './task';
 import { progressHooks } from './progress';
@@ -119,7 +120,7 @@ export async function evalRun(options: EvalRunOptions): Promise<TrainResult> {
   const task = createTrainingTask({ backend });
   const runner = createRunner(config, { registry, task, logger: options.logger });
   await task.setup(runner.context);
-  const { model } = (await task.checkpoint()) as { model: import('@tensorflow/tfjs-layers').LayersModel };
+  const { model } = (await task.checkpoint()) as { model: LayersModel };
   await loadCheckpoint(checkpoint, { model });
   const results = (await task.evaluate?.(runner.context)) ?? {};
   const summaryFile = path.join(runDir, 'summary.json');
