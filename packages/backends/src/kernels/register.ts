@@ -1,8 +1,38 @@
+import { getKernel, registerGradient, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core';
+import type { KernelConfig } from '@tensorflow/tfjs-core';
+import { conv2DBackpropFilterConfig } from './Conv2DBackpropFilter';
+import { conv2DBackpropInputConfig } from './Conv2DBackpropInput';
+import { depthwiseConv2dNativeBackpropFilterConfig } from './DepthwiseConv2dNativeBackpropFilter';
+import { depthwiseConv2dNativeBackpropInputConfig } from './DepthwiseConv2dNativeBackpropInput';
+import { fusedBatchNormGradConfig } from './FusedBatchNorm_grad';
+
+/** The kernel configs `registerWasmTrainingKernels` installs, one per kernel (all `backendName: 'wasm'`). */
+export const wasmTrainingKernelConfigs: readonly KernelConfig[] = [
+  conv2DBackpropInputConfig,
+  conv2DBackpropFilterConfig,
+  depthwiseConv2dNativeBackpropInputConfig,
+  depthwiseConv2dNativeBackpropFilterConfig,
+];
+
+let registered = false;
+
 /**
- * Registers supcon's training kernels for the wasm backend (the ones tfjs-backend-wasm lacks or
- * runs slowly). Called once by `initBackend('wasm')`; safe to call more than once.
- * (Placeholder: filled by the wasm-kernels work.)
+ * Registers supcon's training kernels for the wasm backend: `Conv2DBackpropFilter`,
+ * `DepthwiseConv2dNativeBackpropFilter`, `DepthwiseConv2dNativeBackpropInput` (missing from
+ * tfjs-backend-wasm) and a faster `Conv2DBackpropInput` (replacing the stock one), all built on the
+ * backend's XNNPACK convolutions and matmul; plus a tile-free `FusedBatchNorm` gradient (the
+ * gradient registry is global, so that one applies to every backend; it is mathematically the
+ * stock gradient). Called once by `initBackend('wasm')`; safe to call more than once.
+ * Import `@tensorflow/tfjs-backend-wasm` before calling it (its kernels are composed here).
  */
 export function registerWasmTrainingKernels(): void {
-  // intentionally empty until the kernels land
+  if (registered) return;
+  for (const config of wasmTrainingKernelConfigs) {
+    if (getKernel(config.kernelName, config.backendName) != null) {
+      unregisterKernel(config.kernelName, config.backendName);
+    }
+    registerKernel(config);
+  }
+  registerGradient(fusedBatchNormGradConfig);
+  registered = true;
 }

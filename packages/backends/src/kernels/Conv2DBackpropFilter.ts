@@ -1,0 +1,107 @@
+/**
+ * `Conv2DBackpropFilter` for the wasm backend (stock tfjs-backend-wasm has none).
+ * im2col of the padded input ([n*outH*outW, kh*kw*inC], built from strided slices and one concat)
+ * times dy ([n*outH*outW, outC]) with the backend's `BatchMatMul` (transposeA), chunked over the
+ * batch so the im2col buffer stays under {@link IM2COL_MAX_FLOATS}.
+ */
+import { backend_util, Conv2DBackpropFilter } from '@tensorflow/tfjs-core';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { free, padOrCrop, reshape, runWasm, slice } from './wasm_ops';
+
+/** Default largest im2col buffer (floats, 32 MiB) built at once; larger batches are split into chunks. */
+export const IM2COL_MAX_FLOATS = 1 << 23;
+let im2colMaxFloats = IM2COL_MAX_FLOATS;
+
+/** Sets the im2col chunk limit (floats); returns the previous one. For tests and memory tuning. */
+export function setIm2colMaxFloats(floats: number): number {
+  const previous = im2colMaxFloats;
+  im2colMaxFloats = Math.max(1, Math.floor(floats));
+  return previous;
+}
+
+type Backend = object;
+
+/**
+ * Gradient of an NHWC convolution with respect to its filter.
+ * @param x forward input [n, h, w, inC] float32.
+ * @param dy output gradient [n, outH, outW, outC] float32.
+ * @returns TensorInfo [kh, kw, inC, outC] float32 (caller owns it).
+ */
+export function conv2dBackpropFilterWasm(x: TensorInfo, dy: TensorInfo, convInfo: backend_util.Conv2DInfo, backend: Backend): TensorInfo {
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = convInfo;
+  const { outHeight: oh, outWidth: ow, inChannels: ci, outChannels: co } = convInfo;
+  const [n, h, w] = x.shape as [number, number, number, number];
+  const needH = (oh - 1) * sh + (kh - 1) * dh + 1;
+  const needW = (ow - 1) * sw + (kw - 1) * dw + 1;
+  const { top, left } = convInfo.padInfo;
+  const padded = padOrCrop(x, [[0, 0], [top, needH - h - top], [left, needW - w - left], [0, 0]], backend);
+  const perImage = oh * ow * kh * kw * ci;
+  const chunk = Math.max(1, Math.min(n, Math.floor(im2colMaxFloats / perImage)));
+  let acc: TensorInfo | undefined;
+  for (let b0 = 0; b0 < n; b0 += chunk) {
+    const nb = Math.min(chunk, n - b0);
+    const xb = nb === n ? padded : slice(padded, [b0, 0, 0, 0], [nb, needH, needW, ci], backend);
+    const dyb = nb === n ? dy : slice(dy, [b0, 0, 0, 0], [nb, oh, ow, co], backend);
+    const cols: TensorInfo[] = [];
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        cols.push(
+          runWasm(
+            'StridedSlice',
+            { x: xb },
+            {
+              begin: [0, i * dh, j * dw, 0],
+              end: [nb, i * dh + (oh - 1) * sh + 1, j * dw + (ow - 1) * sw + 1, ci],
+              strides: [1, sh, sw, 1],
+              beginMask: 0, endMask: 0, ellipsisMask: 0, newAxisMask: 0, shrinkAxisMask: 0,
+            },
+            backend,
+          ),
+        );
+      }
+    }
+    const im2col = cols.length === 1 ? cols[0]! : runWasm('Concat', cols as unknown as Record<string, TensorInfo>, { axis: 3 }, backend);
+    const a = reshape(im2col, [1, nb * oh * ow, kh * kw * ci], backend);
+    const bm = reshape(dyb, [1, nb * oh * ow, co], backend);
+    const part = runWasm('BatchMatMul', { a, b: bm }, { transposeA: true, transposeB: false }, backend);
+    free(backend, a, bm);
+    if (cols.length > 1) free(backend, im2col);
+    free(backend, ...cols);
+    if (xb !== padded) free(backend, xb);
+    if (dyb !== dy) free(backend, dyb);
+    if (acc === undefined) {
+      acc = part;
+    } else {
+      const sum = runWasm('Add', { a: acc, b: part }, {}, backend);
+      free(backend, acc, part);
+      acc = sum;
+    }
+  }
+  free(backend, padded);
+  const out = reshape(acc!, [kh, kw, ci, co], backend);
+  free(backend, acc);
+  return out;
+}
+
+const kernelFunc: KernelFunc = ({ inputs, attrs, backend }) => {
+  const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
+  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as {
+    strides: [number, number] | number;
+    pad: 'valid' | 'same' | number | backend_util.ExplicitPadding;
+    dataFormat: 'NHWC' | 'NCHW';
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+    filterShape: [number, number, number, number];
+  };
+  if (dataFormat === 'NCHW') {
+    throw new Error(`Conv2DBackpropFilter (wasm): dataFormat 'NCHW' is not supported; expected 'NHWC'`);
+  }
+  const convInfo = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode);
+  return conv2dBackpropFilterWasm(x, dy, convInfo, backend);
+};
+
+/** Kernel config: `Conv2DBackpropFilter` on `wasm`. */
+export const conv2DBackpropFilterConfig: KernelConfig = {
+  kernelName: Conv2DBackpropFilter,
+  backendName: 'wasm',
+  kernelFunc,
+};

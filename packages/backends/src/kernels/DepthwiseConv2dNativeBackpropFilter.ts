@@ -1,0 +1,61 @@
+/**
+ * `DepthwiseConv2dNativeBackpropFilter` for the wasm backend (stock tfjs-backend-wasm has none):
+ * for each filter tap, a strided slice of the padded input times dy, summed over batch and space.
+ */
+import { backend_util, DepthwiseConv2dNativeBackpropFilter } from '@tensorflow/tfjs-core';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { free, padOrCrop, reshape, runWasm } from './wasm_ops';
+
+const kernelFunc: KernelFunc = ({ inputs, attrs, backend }) => {
+  const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
+  const { strides, dilations, pad, dimRoundingMode, filterShape } = attrs as unknown as {
+    strides: [number, number] | number;
+    dilations?: [number, number] | number;
+    pad: 'valid' | 'same' | number | backend_util.ExplicitPadding;
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+    filterShape: [number, number, number, number];
+  };
+  const [kh, kw, ci, m] = filterShape;
+  const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, dilations ?? 1, pad, dimRoundingMode, true);
+  const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, outHeight: oh, outWidth: ow } = info;
+  const [n, h, w] = x.shape as [number, number, number, number];
+  const needH = (oh - 1) * sh + (kh - 1) * dh + 1;
+  const needW = (ow - 1) * sw + (kw - 1) * dw + 1;
+  const { top, left } = info.padInfo;
+  const padded = padOrCrop(x, [[0, 0], [top, needH - h - top], [left, needW - w - left], [0, 0]], backend);
+  const rows = n * oh * ow;
+  const dy3 = reshape(dy, [rows, ci, m], backend);
+  const taps: TensorInfo[] = [];
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      const s = runWasm(
+        'StridedSlice',
+        { x: padded },
+        {
+          begin: [0, i * dh, j * dw, 0],
+          end: [n, i * dh + (oh - 1) * sh + 1, j * dw + (ow - 1) * sw + 1, ci],
+          strides: [1, sh, sw, 1],
+          beginMask: 0, endMask: 0, ellipsisMask: 0, newAxisMask: 0, shrinkAxisMask: 0,
+        },
+        backend,
+      );
+      const s3 = reshape(s, [rows, ci, 1], backend);
+      const prod = runWasm('Multiply', { a: s3, b: dy3 }, {}, backend);
+      taps.push(runWasm('Sum', { x: prod }, { axis: [0], keepDims: false }, backend));
+      free(backend, s, s3, prod);
+    }
+  }
+  free(backend, padded, dy3);
+  const stacked = runWasm('Concat', taps as unknown as Record<string, TensorInfo>, { axis: 0 }, backend);
+  free(backend, ...taps);
+  const out = reshape(stacked, [kh, kw, ci, m], backend);
+  free(backend, stacked);
+  return out;
+};
+
+/** Kernel config: `DepthwiseConv2dNativeBackpropFilter` on `wasm`. */
+export const depthwiseConv2dNativeBackpropFilterConfig: KernelConfig = {
+  kernelName: DepthwiseConv2dNativeBackpropFilter,
+  backendName: 'wasm',
+  kernelFunc,
+};

@@ -1,0 +1,262 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import '@tensorflow/tfjs-layers'; // registers tfjs's stock gradients (the core CJS bundle does not)
+import { registerWasmTrainingKernels } from './register';
+import { fusedBatchNormGradConfig } from './FusedBatchNorm_grad';
+import { setIm2colMaxFloats } from './Conv2DBackpropFilter';
+
+type Pad = 'same' | 'valid' | number | [[0, 0], [number, number], [number, number], [0, 0]];
+type Shape4 = [number, number, number, number];
+
+/** Deterministic pseudo-random floats in [-1, 1). */
+function rand(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    out[i] = (s / 4294967296) * 2 - 1;
+  }
+  return out;
+}
+const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+
+/** Runs `kernel` on `backend` with plain arrays as inputs; returns the output values and shape. */
+async function runOn(
+  backend: 'cpu' | 'wasm',
+  kernel: string,
+  inputs: Record<string, { shape: number[]; values: Float32Array }>,
+  attrs: Record<string, unknown>,
+): Promise<{ values: Float32Array; shape: number[]; leaked: number }> {
+  await tf.setBackend(backend);
+  const before = tf.memory().numTensors;
+  const ts = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, tf.tensor(v.values, v.shape)]));
+  const out = tf.engine().runKernel(kernel, ts, attrs as tf.NamedAttrMap) as tf.Tensor;
+  const values = (await out.data()) as Float32Array;
+  const shape = out.shape;
+  out.dispose();
+  Object.values(ts).forEach((t) => t.dispose());
+  return { values, shape, leaked: tf.memory().numTensors - before };
+}
+
+function expectClose(actual: Float32Array, expected: Float32Array, what: string): void {
+  expect(actual.length).toBe(expected.length);
+  let scale = 0;
+  for (const v of expected) scale = Math.max(scale, Math.abs(v));
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const err = Math.abs(actual[i]! - expected[i]!) / Math.max(1, scale);
+    worst = Math.max(worst, err);
+  }
+  if (worst > 1e-4) throw new Error(`${what}: max relative error ${worst}`);
+}
+
+beforeAll(async () => {
+  await tf.setBackend('wasm');
+  await tf.ready();
+  registerWasmTrainingKernels();
+});
+
+interface ConvCase { x: Shape4; k: [number, number]; co: number; strides: [number, number]; pad: Pad }
+const convCases: ConvCase[] = [
+  { x: [1, 5, 5, 1], k: [3, 3], co: 1, strides: [1, 1], pad: 'same' },
+  { x: [2, 7, 6, 3], k: [3, 3], co: 4, strides: [1, 1], pad: 'valid' },
+  { x: [3, 8, 8, 4], k: [3, 3], co: 5, strides: [2, 2], pad: 'same' },
+  { x: [2, 9, 7, 2], k: [3, 2], co: 3, strides: [2, 3], pad: 'valid' },
+  { x: [1, 8, 9, 3], k: [5, 5], co: 2, strides: [1, 1], pad: 'same' },
+  { x: [2, 8, 8, 3], k: [1, 1], co: 6, strides: [2, 2], pad: 'valid' },
+  { x: [2, 10, 9, 2], k: [4, 3], co: 3, strides: [3, 2], pad: 'same' },
+  { x: [2, 6, 7, 3], k: [3, 3], co: 2, strides: [1, 1], pad: [[0, 0], [1, 2], [0, 1], [0, 0]] },
+  { x: [1, 9, 8, 2], k: [3, 3], co: 3, strides: [2, 2], pad: [[0, 0], [2, 0], [1, 1], [0, 0]] },
+  { x: [4, 6, 6, 8], k: [2, 2], co: 8, strides: [2, 2], pad: 1 },
+  { x: [5, 4, 4, 16], k: [3, 3], co: 7, strides: [1, 1], pad: 'same' },
+];
+
+describe('Conv2DBackpropInput / Conv2DBackpropFilter on wasm match cpu', () => {
+  convCases.forEach((c, idx) => {
+    const name = `x=${c.x.join('x')} k=${c.k.join('x')} co=${c.co} s=${c.strides.join(',')} pad=${JSON.stringify(c.pad)}`;
+    const fShape: Shape4 = [c.k[0], c.k[1], c.x[3], c.co];
+    const out = tf.backend_util.computeConv2DInfo(c.x, fShape, c.strides, 1, c.pad);
+    const dyShape = out.outShape;
+    const x = { shape: c.x, values: rand(size(c.x), 11 + idx) };
+    const filter = { shape: fShape, values: rand(size(fShape), 101 + idx) };
+    const dy = { shape: dyShape, values: rand(size(dyShape), 1001 + idx) };
+    const common = { strides: c.strides, pad: c.pad, dataFormat: 'NHWC' };
+
+    it(`input gradient, ${name}`, async () => {
+      const attrs = { ...common, inputShape: c.x };
+      const ref = await runOn('cpu', 'Conv2DBackpropInput', { dy, filter }, attrs);
+      const got = await runOn('wasm', 'Conv2DBackpropInput', { dy, filter }, attrs);
+      expect(got.shape).toEqual(c.x);
+      expect(got.leaked).toBe(0);
+      expectClose(got.values, ref.values, name);
+    });
+
+    it(`filter gradient, ${name}`, async () => {
+      const attrs = { ...common, filterShape: fShape };
+      const ref = await runOn('cpu', 'Conv2DBackpropFilter', { x, dy }, attrs);
+      const got = await runOn('wasm', 'Conv2DBackpropFilter', { x, dy }, attrs);
+      expect(got.shape).toEqual(fShape);
+      expect(got.leaked).toBe(0);
+      expectClose(got.values, ref.values, name);
+      // The same with the im2col buffer limited to about one image: the batch is split into chunks.
+      const previous = setIm2colMaxFloats(size(fShape) * size(dyShape.slice(1, 3)) / c.co);
+      try {
+        const chunked = await runOn('wasm', 'Conv2DBackpropFilter', { x, dy }, attrs);
+        expect(chunked.leaked).toBe(0);
+        expectClose(chunked.values, ref.values, `${name} (chunked)`);
+      } finally {
+        setIm2colMaxFloats(previous);
+      }
+    });
+  });
+});
+
+interface DwCase { x: Shape4; k: [number, number]; m: number; strides: [number, number]; dilations: [number, number]; pad: Pad }
+const dwCases: DwCase[] = [
+  { x: [1, 6, 6, 2], k: [3, 3], m: 1, strides: [1, 1], dilations: [1, 1], pad: 'same' },
+  { x: [2, 7, 8, 3], k: [3, 3], m: 2, strides: [2, 2], dilations: [1, 1], pad: 'valid' },
+  { x: [2, 9, 9, 2], k: [3, 3], m: 1, strides: [1, 1], dilations: [2, 2], pad: 'same' },
+  { x: [3, 10, 8, 4], k: [2, 3], m: 3, strides: [1, 1], dilations: [2, 1], pad: 'valid' },
+  { x: [2, 8, 7, 3], k: [3, 3], m: 1, strides: [2, 2], dilations: [1, 1], pad: 'same' },
+  { x: [1, 7, 7, 2], k: [3, 2], m: 2, strides: [1, 1], dilations: [1, 1], pad: [[0, 0], [1, 0], [2, 1], [0, 0]] },
+];
+
+/** Both depthwise gradients by scattering the forward definition (handles dilations, which tfjs's cpu kernels ignore). */
+function naiveDepthwiseGrads(c: DwCase, x: Float32Array, f: Float32Array, dy: Float32Array, info: tf.backend_util.Conv2DInfo) {
+  const [n, h, w, ci] = c.x;
+  const [kh, kw] = c.k;
+  const m = c.m;
+  const { outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
+  const dx = new Float32Array(x.length);
+  const df = new Float32Array(f.length);
+  for (let b = 0; b < n; b++) for (let r = 0; r < oh; r++) for (let q = 0; q < ow; q++) for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) {
+    const ih = r * sh + i * dh - info.padInfo.top;
+    const iw = q * sw + j * dw - info.padInfo.left;
+    if (ih < 0 || ih >= h || iw < 0 || iw >= w) continue;
+    for (let ch = 0; ch < ci; ch++) for (let k = 0; k < m; k++) {
+      const g = dy[((b * oh + r) * ow + q) * ci * m + ch * m + k]!;
+      const xi = ((b * h + ih) * w + iw) * ci + ch;
+      const fi = ((i * kw + j) * ci + ch) * m + k;
+      dx[xi] += g * f[fi]!;
+      df[fi] += g * x[xi]!;
+    }
+  }
+  return { dx, df };
+}
+
+describe('DepthwiseConv2dNative gradients on wasm match cpu and a naive loop', () => {
+  dwCases.forEach((c, idx) => {
+    const name = `x=${c.x.join('x')} k=${c.k.join('x')} m=${c.m} s=${c.strides.join(',')} d=${c.dilations.join(',')} pad=${JSON.stringify(c.pad)}`;
+    const fShape: Shape4 = [c.k[0], c.k[1], c.x[3], c.m];
+    const info = tf.backend_util.computeConv2DInfo(c.x, fShape, c.strides, c.dilations, c.pad, undefined, true);
+    const x = { shape: c.x, values: rand(size(c.x), 7 + idx) };
+    const filter = { shape: fShape, values: rand(size(fShape), 77 + idx) };
+    const dy = { shape: info.outShape, values: rand(size(info.outShape), 777 + idx) };
+    const common = { strides: c.strides, dilations: c.dilations, pad: c.pad };
+
+    it(`input gradient, ${name}`, async () => {
+      const attrs = { ...common, inputShape: c.x };
+      const got = await runOn('wasm', 'DepthwiseConv2dNativeBackpropInput', { dy, filter }, attrs);
+      expect(got.shape).toEqual(c.x);
+      expect(got.leaked).toBe(0);
+      expectClose(got.values, naiveDepthwiseGrads(c, x.values, filter.values, dy.values, info).dx, name);
+      if (c.dilations[0] === 1 && c.dilations[1] === 1) {
+        const ref = await runOn('cpu', 'DepthwiseConv2dNativeBackpropInput', { dy, filter }, attrs);
+        expectClose(got.values, ref.values, name);
+      }
+    });
+
+    it(`filter gradient, ${name}`, async () => {
+      const attrs = { ...common, filterShape: fShape };
+      const got = await runOn('wasm', 'DepthwiseConv2dNativeBackpropFilter', { x, dy }, attrs);
+      expect(got.shape).toEqual(fShape);
+      expect(got.leaked).toBe(0);
+      expectClose(got.values, naiveDepthwiseGrads(c, x.values, filter.values, dy.values, info).df, name);
+      if (c.dilations[0] === 1 && c.dilations[1] === 1) {
+        const ref = await runOn('cpu', 'DepthwiseConv2dNativeBackpropFilter', { x, dy }, attrs);
+        expectClose(got.values, ref.values, name);
+      }
+    });
+  });
+});
+
+describe('FusedBatchNorm gradient', () => {
+  it('matches finite differences of a batch-norm loss (cpu)', async () => {
+    await tf.setBackend('cpu');
+    const shape: Shape4 = [2, 3, 3, 4];
+    const xv = tf.tensor(rand(size(shape), 5), shape);
+    const mean = tf.tensor1d([0.1, -0.2, 0.05, 0.3]);
+    const variance = tf.tensor1d([0.5, 1.2, 0.8, 2.0]);
+    const scale = tf.tensor1d([1.5, -0.7, 0.9, 1.1]);
+    const offset = tf.tensor1d([0.2, 0.0, -0.4, 0.1]);
+    const w = tf.tensor(rand(size(shape), 9), shape);
+    const loss = (a: tf.Tensor, m: tf.Tensor, v: tf.Tensor, s: tf.Tensor, o: tf.Tensor) =>
+      tf.sum(tf.mul(tf.batchNorm(a as tf.Tensor4D, m, v, o, s, 1e-3), w));
+    const before = tf.memory().numTensors;
+    const grads = tf.grads(loss)([xv, mean, variance, scale, offset]);
+    expect(tf.memory().numTensors - before).toBe(5);
+    const args = [xv, mean, variance, scale, offset];
+    for (let a = 0; a < args.length; a++) {
+      const base = await args[a]!.data();
+      const g = await grads[a]!.data();
+      for (const i of [0, 1, 2, base.length - 1]) {
+        const eps = 1e-2;
+        const plus = Float32Array.from(base); plus[i] += eps;
+        const minus = Float32Array.from(base); minus[i] -= eps;
+        const f = (vals: Float32Array) => tf.tidy(() => {
+          const xs = args.map((t, k) => (k === a ? tf.tensor(vals, t.shape) : t));
+          return loss(xs[0]!, xs[1]!, xs[2]!, xs[3]!, xs[4]!).dataSync()[0]!;
+        });
+        const fd = (f(plus) - f(minus)) / (2 * eps);
+        expect(Math.abs(g[i]! - fd)).toBeLessThan(2e-2 * Math.max(1, Math.abs(fd)));
+      }
+    }
+    tf.dispose([...grads, xv, mean, variance, scale, offset, w]);
+  });
+
+  it('gives the stock gradient of tf.layers-style training batch norm on wasm (vs cpu stock)', async () => {
+    const shape: Shape4 = [4, 5, 5, 6];
+    const xs = rand(size(shape), 3);
+    const ws = rand(size(shape), 4);
+    const run = async (backend: 'cpu' | 'wasm') => {
+      await tf.setBackend(backend);
+      const x = tf.tensor(xs, shape);
+      const w = tf.tensor(ws, shape);
+      const gamma = tf.tensor1d([1, 2, 0.5, -1, 0.3, 1.2]);
+      const before = tf.memory().numTensors;
+      const [gx, gg] = tf.grads((a: tf.Tensor, g: tf.Tensor) => {
+        const { mean, variance } = tf.moments(a, [0, 1, 2]);
+        return tf.sum(tf.mul(tf.batchNorm(a as tf.Tensor4D, mean, variance, tf.zerosLike(g), g, 1e-3), w));
+      })([x, gamma]);
+      expect(tf.memory().numTensors - before).toBe(2);
+      const out = [await gx!.data(), await gg!.data()] as Float32Array[];
+      tf.dispose([x, w, gamma, gx!, gg!]);
+      return out;
+    };
+    const got = await run('wasm');
+    const cpu = await run('cpu');
+    expectClose(got[0]!, cpu[0]!, 'dx wasm vs cpu');
+    // Reference: the same derivative by a naive JS loop (batch-norm backward in closed form).
+    const [n, h, wd, c] = shape;
+    const p = n * h * wd;
+    const gamma = [1, 2, 0.5, -1, 0.3, 1.2];
+    const refX = new Float32Array(size(shape));
+    const refG = new Float32Array(c);
+    for (let ch = 0; ch < c; ch++) {
+      let mu = 0; for (let i = 0; i < p; i++) mu += xs[i * c + ch]!; mu /= p;
+      let v = 0; for (let i = 0; i < p; i++) v += (xs[i * c + ch]! - mu) ** 2; v /= p;
+      const inv = 1 / Math.sqrt(v + 1e-3);
+      let sdy = 0; let sdyx = 0;
+      for (let i = 0; i < p; i++) { const xh = (xs[i * c + ch]! - mu) * inv; sdy += ws[i * c + ch]!; sdyx += ws[i * c + ch]! * xh; }
+      refG[ch] = sdyx;
+      for (let i = 0; i < p; i++) {
+        const xh = (xs[i * c + ch]! - mu) * inv;
+        refX[i * c + ch] = (gamma[ch]! * inv / p) * (p * ws[i * c + ch]! - sdy - xh * sdyx);
+      }
+    }
+    expectClose(got[0]!, refX, 'dx');
+    expectClose(got[1]!, refG, 'dgamma');
+    expect(fusedBatchNormGradConfig.kernelName).toBe('FusedBatchNorm');
+  });
+});

@@ -1,0 +1,75 @@
+/**
+ * Internal helpers: run a wasm backend kernel directly (no engine, no tape) and free its outputs.
+ * The composed training kernels call these; nothing here is exported from the package.
+ */
+import { getKernel } from '@tensorflow/tfjs-core';
+import type { DataId, KernelBackend, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+
+/**
+ * Runs the kernel `name` registered for the `wasm` backend on `inputs`; returns its first output.
+ * @throws Error naming the kernel when it is not registered for wasm.
+ */
+export function runWasm(
+  name: string,
+  inputs: Record<string, TensorInfo>,
+  attrs: NamedAttrMap,
+  backend: object,
+): TensorInfo {
+  const kernel = getKernel(name, 'wasm');
+  if (kernel == null) {
+    throw new Error(`@supcon/backends: the wasm kernel '${name}' is not registered (initialise the wasm backend first)`);
+  }
+  const out = kernel.kernelFunc({ inputs, attrs, backend: backend as KernelBackend });
+  return Array.isArray(out) ? (out[0] as TensorInfo) : out;
+}
+
+/** Frees intermediate tensors made by {@link runWasm}. */
+export function free(backend: object, ...infos: (TensorInfo | undefined)[]): void {
+  for (const info of infos) {
+    if (info !== undefined) (backend as KernelBackend).disposeData(info.dataId as DataId);
+  }
+}
+
+/** Reshape without copying (the wasm Reshape kernel shares the data and counts a reference). */
+export function reshape(x: TensorInfo, shape: number[], backend: object): TensorInfo {
+  return runWasm('Reshape', { x }, { shape }, backend);
+}
+
+/** Zero padding; `paddings` is [before, after] per axis, all non-negative. */
+export function pad(x: TensorInfo, paddings: [number, number][], backend: object): TensorInfo {
+  return runWasm('PadV2', { x }, { paddings, constantValue: 0 }, backend);
+}
+
+/** `x[begin : begin+size]` per axis. */
+export function slice(x: TensorInfo, begin: number[], size: number[], backend: object): TensorInfo {
+  return runWasm('Slice', { x }, { begin, size }, backend);
+}
+
+/** Pads (positive) or crops (negative) each axis; returns `x` itself (with an extra reference) when nothing changes. */
+export function padOrCrop(x: TensorInfo, paddings: [number, number][], backend: object): TensorInfo {
+  const begin = paddings.map(([b]) => Math.max(0, -b));
+  const size = x.shape.map((d, i) => d - begin[i]! - Math.max(0, -paddings[i]![1]));
+  const needsCrop = paddings.some(([b, a]) => b < 0 || a < 0);
+  const cropped = needsCrop ? slice(x, begin, size, backend) : x;
+  const positive = paddings.map(([b, a]) => [Math.max(0, b), Math.max(0, a)] as [number, number]);
+  if (positive.every(([b, a]) => b === 0 && a === 0)) {
+    return cropped === x ? reshape(x, x.shape, backend) : cropped;
+  }
+  const out = pad(cropped, positive, backend);
+  if (cropped !== x) free(backend, cropped);
+  return out;
+}
+
+/**
+ * Inserts `stride - 1` zeros after every row/column of an NHWC tensor (the strided-convolution
+ * "dilation" of an output gradient); output is [n, h*sh, w*sw, c] (trailing zeros included).
+ */
+export function zeroInterleave(x: TensorInfo, sh: number, sw: number, backend: object): TensorInfo {
+  if (sh === 1 && sw === 1) return reshape(x, x.shape, backend);
+  const [n, h, w, c] = x.shape as [number, number, number, number];
+  const r6 = reshape(x, [n, h, 1, w, 1, c], backend);
+  const p6 = pad(r6, [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]], backend);
+  const out = reshape(p6, [n, h * sh, w * sw, c], backend);
+  free(backend, r6, p6);
+  return out;
+}
