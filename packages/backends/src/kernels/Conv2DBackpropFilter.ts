@@ -1,16 +1,28 @@
 /**
  * `Conv2DBackpropFilter` for the wasm backend (stock tfjs-backend-wasm has none).
- * im2col of the padded input ([n*outH*outW, kh*kw*inC], built from strided slices and one concat)
+ * Default: one XNNPACK convolution with batch and channels swapped (see conv2dBackpropFilterWasm).
+ * Alternative: im2col of the padded input ([n*outH*outW, kh*kw*inC], built from strided slices and one concat)
  * times dy ([n*outH*outW, outC]) with the backend's `BatchMatMul` (transposeA), chunked over the
  * batch so the im2col buffer stays under {@link IM2COL_MAX_FLOATS}.
  */
 import { backend_util, Conv2DBackpropFilter } from '@tensorflow/tfjs-core';
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { free, padOrCrop, reshape, runWasm, slice } from './wasm_ops';
 
 /** Default largest im2col buffer (floats, 32 MiB) built at once; larger batches are split into chunks. */
 export const IM2COL_MAX_FLOATS = 1 << 23;
 let im2colMaxFloats = IM2COL_MAX_FLOATS;
+let strategy: 'swap' | 'im2col' = 'swap';
+
+/**
+ * Chooses how `Conv2DBackpropFilter` is computed: `'swap'` (default; one XNNPACK convolution with
+ * batch and channels swapped) or `'im2col'` (strided slices + `BatchMatMul`). Returns the previous.
+ */
+export function setConv2dBackpropFilterStrategy(next: 'swap' | 'im2col'): 'swap' | 'im2col' {
+  const previous = strategy;
+  strategy = next;
+  return previous;
+}
 
 /** Sets the im2col chunk limit (floats); returns the previous one. For tests and memory tuning. */
 export function setIm2colMaxFloats(floats: number): number {
@@ -22,12 +34,39 @@ export function setIm2colMaxFloats(floats: number): number {
 type Backend = object;
 
 /**
- * Gradient of an NHWC convolution with respect to its filter.
+ * Gradient of an NHWC convolution with respect to its filter, as one XNNPACK forward convolution
+ * with batch and channels swapped: input x^T [inC, h', w', n], filter dy^T [outH, outW, n, outC],
+ * stride = the forward dilation, dilation = the forward stride; output [inC, kh, kw, outC].
  * @param x forward input [n, h, w, inC] float32.
  * @param dy output gradient [n, outH, outW, outC] float32.
  * @returns TensorInfo [kh, kw, inC, outC] float32 (caller owns it).
  */
 export function conv2dBackpropFilterWasm(x: TensorInfo, dy: TensorInfo, convInfo: backend_util.Conv2DInfo, backend: Backend): TensorInfo {
+  if (strategy === 'im2col') return conv2dBackpropFilterIm2col(x, dy, convInfo, backend);
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = convInfo;
+  const { outHeight: oh, outWidth: ow } = convInfo;
+  const [, h, w] = x.shape as [number, number, number, number];
+  const needH = (oh - 1) * sh + (kh - 1) * dh + 1;
+  const needW = (ow - 1) * sw + (kw - 1) * dw + 1;
+  const { top, left } = convInfo.padInfo;
+  const padded = padOrCrop(x, [[0, 0], [top, needH - h - top], [left, needW - w - left], [0, 0]], backend);
+  const xT = runWasm('Transpose', { x: padded }, { perm: [3, 1, 2, 0] }, backend);
+  free(backend, padded);
+  const dyT = runWasm('Transpose', { x: dy }, { perm: [1, 2, 0, 3] }, backend);
+  const swapped = runWasm(
+    'Conv2D',
+    { x: xT, filter: dyT },
+    { strides: [dh, dw], pad: 'valid', dataFormat: 'NHWC', dilations: [sh, sw], dimRoundingMode: undefined } as unknown as NamedAttrMap,
+    backend,
+  );
+  free(backend, xT, dyT);
+  const out = runWasm('Transpose', { x: swapped }, { perm: [1, 2, 0, 3] }, backend);
+  free(backend, swapped);
+  return out;
+}
+
+/** The im2col + BatchMatMul variant (kept for comparison: `setConv2dBackpropFilterStrategy('im2col')`). */
+function conv2dBackpropFilterIm2col(x: TensorInfo, dy: TensorInfo, convInfo: backend_util.Conv2DInfo, backend: Backend): TensorInfo {
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = convInfo;
   const { outHeight: oh, outWidth: ow, inChannels: ci, outChannels: co } = convInfo;
   const [n, h, w] = x.shape as [number, number, number, number];

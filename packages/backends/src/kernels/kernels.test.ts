@@ -4,7 +4,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-layers'; // registers tfjs's stock gradients (the core CJS bundle does not)
 import { registerWasmTrainingKernels } from './register';
 import { fusedBatchNormGradConfig } from './FusedBatchNorm_grad';
-import { setIm2colMaxFloats } from './Conv2DBackpropFilter';
+import { setConv2dBackpropFilterStrategy, setIm2colMaxFloats } from './Conv2DBackpropFilter';
 
 type Pad = 'same' | 'valid' | number | [[0, 0], [number, number], [number, number], [0, 0]];
 type Shape4 = [number, number, number, number];
@@ -99,14 +99,16 @@ describe('Conv2DBackpropInput / Conv2DBackpropFilter on wasm match cpu', () => {
       expect(got.shape).toEqual(fShape);
       expect(got.leaked).toBe(0);
       expectClose(got.values, ref.values, name);
-      // The same with the im2col buffer limited to about one image: the batch is split into chunks.
+      // The im2col variant, with the im2col buffer limited to about one image: the batch is split into chunks.
       const previous = setIm2colMaxFloats(size(fShape) * size(dyShape.slice(1, 3)) / c.co);
+      const previousStrategy = setConv2dBackpropFilterStrategy('im2col');
       try {
         const chunked = await runOn('wasm', 'Conv2DBackpropFilter', { x, dy }, attrs);
         expect(chunked.leaked).toBe(0);
         expectClose(chunked.values, ref.values, `${name} (chunked)`);
       } finally {
         setIm2colMaxFloats(previous);
+        setConv2dBackpropFilterStrategy(previousStrategy);
       }
     });
   });
