@@ -262,3 +262,17 @@ describe('FusedBatchNorm gradient', () => {
     expect(fusedBatchNormGradConfig.kernelName).toBe('FusedBatchNorm');
   });
 });
+
+describe('wasm heap guard', () => {
+  it('names the 4 GiB limit instead of corrupting memory on a too-large tensor', async () => {
+    await tf.setBackend('wasm');
+    const before = tf.memory().numTensors;
+    // 1.1e9 float32 = 4.4 GB: past the wasm32 heap (without the guard the size wraps to ~105 MB).
+    expect(() => tf.fill([1100, 1000, 1000], 0)).toThrow(/out of memory allocating 4196 MiB .*limit 4096 MiB.*batch size/);
+    expect(tf.memory().numTensors).toBe(before);
+    // The backend still works afterwards.
+    const sum = tf.tidy(() => tf.add(tf.scalar(1), tf.scalar(2)));
+    expect(Array.from(await sum.data())).toEqual([3]);
+    sum.dispose();
+  });
+});

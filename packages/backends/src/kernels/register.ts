@@ -1,10 +1,11 @@
-import { getKernel, registerGradient, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core';
+import { findBackend, getKernel, registerGradient, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { conv2DBackpropFilterConfig } from './Conv2DBackpropFilter';
 import { conv2DBackpropInputConfig } from './Conv2DBackpropInput';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './DepthwiseConv2dNativeBackpropFilter';
 import { depthwiseConv2dNativeBackpropInputConfig } from './DepthwiseConv2dNativeBackpropInput';
 import { fusedBatchNormGradConfig } from './FusedBatchNorm_grad';
+import { installWasmMemoryGuard } from './memory_guard';
 
 /** The kernel configs `registerWasmTrainingKernels` installs, one per kernel (all `backendName: 'wasm'`). */
 export const wasmTrainingKernelConfigs: readonly KernelConfig[] = [
@@ -23,9 +24,12 @@ let registered = false;
  * backend's XNNPACK convolutions and matmul; plus a tile-free `FusedBatchNorm` gradient (the
  * gradient registry is global, so that one applies to every backend; it is mathematically the
  * stock gradient). Called once by `initBackend('wasm')`; safe to call more than once.
- * Import `@tensorflow/tfjs-backend-wasm` before calling it (its kernels are composed here).
+ * When the wasm backend is already initialised, also installs a heap guard so that an allocation
+ * past the 4 GiB wasm32 heap throws an Error naming the limit (instead of "memory access out of
+ * bounds"). Import `@tensorflow/tfjs-backend-wasm` before calling it (its kernels are composed here).
  */
 export function registerWasmTrainingKernels(): void {
+  installWasmMemoryGuard(findBackend('wasm') ?? undefined);
   if (registered) return;
   for (const config of wasmTrainingKernelConfigs) {
     if (getKernel(config.kernelName, config.backendName) != null) {
