@@ -30,19 +30,30 @@ export function conv2dBackpropInputWasm(
   const reversed = runWasm('Reverse', { x: filter }, { dims: [0, 1] }, backend);
   const rotated = runWasm('Transpose', { x: reversed }, { perm: [0, 1, 3, 2] }, backend);
   free(backend, reversed);
-  const spread = zeroInterleave(dy, sh, sw, backend);
+  const conv = (input: TensorInfo, pads: [[0, 0], [number, number], [number, number], [0, 0]] | 'valid') =>
+    runWasm(
+      'Conv2D',
+      { x: input, filter: rotated },
+      { strides: [1, 1], pad: pads, dataFormat: 'NHWC', dilations: [dh, dw], dimRoundingMode: undefined } as unknown as NamedAttrMap,
+      backend,
+    );
   const top = ekh - 1 - convInfo.padInfo.top;
   const left = ekw - 1 - convInfo.padInfo.left;
+  if (kh === 1 && kw === 1 && (sh > 1 || sw > 1)) {
+    // 1x1 strided: multiply at the low resolution first, then spread (no work on zeros).
+    const low = conv(dy, 'valid');
+    const spread = zeroInterleave(low, sh, sw, backend);
+    free(backend, low, rotated);
+    const dx = padOrCrop(spread, [[0, 0], [top, h - top - spread.shape[1]!], [left, w - left - spread.shape[2]!], [0, 0]], backend);
+    free(backend, spread);
+    return dx;
+  }
+  const spread = zeroInterleave(dy, sh, sw, backend);
   const bottom = h + ekh - 1 - top - spread.shape[1]!;
   const right = w + ekw - 1 - left - spread.shape[2]!;
   const padded = padOrCrop(spread, [[0, 0], [top, bottom], [left, right], [0, 0]], backend);
   free(backend, spread);
-  const dx = runWasm(
-    'Conv2D',
-    { x: padded, filter: rotated },
-    { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [dh, dw], dimRoundingMode: undefined } as unknown as NamedAttrMap,
-    backend,
-  );
+  const dx = conv(padded, 'valid');
   free(backend, padded, rotated);
   return dx;
 }
