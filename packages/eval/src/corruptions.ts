@@ -58,17 +58,23 @@ function convolve(x: Float32Array, h: number, w: number, c: number, taps: [numbe
   const out = new Float32Array(x.length);
   let total = 0;
   for (const t of taps) total += t[2];
+  const nt = taps.length;
+  const dys = Int32Array.from(taps, (t) => t[0]);
+  const dxs = Int32Array.from(taps, (t) => t[1]);
+  const wts = Float64Array.from(taps, (t) => t[2] / total);
+  const acc = new Float64Array(c);
   for (let i = 0; i < h; i++) {
     for (let j = 0; j < w; j++) {
-      for (let ch = 0; ch < c; ch++) {
-        let s = 0;
-        for (const [dy, dx, wt] of taps) {
-          const y = Math.min(h - 1, Math.max(0, i + dy));
-          const xx = Math.min(w - 1, Math.max(0, j + dx));
-          s += wt * (x[(y * w + xx) * c + ch] as number);
-        }
-        out[(i * w + j) * c + ch] = s / total;
+      acc.fill(0);
+      for (let t = 0; t < nt; t++) {
+        const y = Math.min(h - 1, Math.max(0, i + (dys[t] as number)));
+        const xx = Math.min(w - 1, Math.max(0, j + (dxs[t] as number)));
+        const base = (y * w + xx) * c;
+        const wt = wts[t] as number;
+        for (let ch = 0; ch < c; ch++) acc[ch] = (acc[ch] as number) + wt * (x[base + ch] as number);
       }
+      const o = (i * w + j) * c;
+      for (let ch = 0; ch < c; ch++) out[o + ch] = acc[ch] as number;
     }
   }
   return out;
