@@ -16,11 +16,12 @@ export interface CompareRow {
 /** Per-corruption mean errors (over severities) of a run's corruption evaluation, keyed by corruption name. */
 export function corruptionErrors(summary: Record<string, unknown>): Record<string, number> | undefined {
   const entry = summary.corruption as Record<string, unknown> | undefined;
-  const errors = (entry?.errors ?? entry?.corruptionErrors) as Record<string, unknown> | undefined;
-  if (!errors) return undefined;
+  // @supcon/eval writes `corruptions: { name: { error, perSeverity } }`; plain `{ name: error }` maps are read too.
+  const errors = (entry?.corruptions ?? entry?.errors) as Record<string, unknown> | undefined;
+  if (!errors || typeof errors !== 'object') return undefined;
   const out: Record<string, number> = {};
   for (const [name, v] of Object.entries(errors)) {
-    const value = typeof v === 'number' ? v : (v as Record<string, unknown> | null)?.mean;
+    const value = typeof v === 'number' ? v : (v as Record<string, unknown> | null)?.error;
     if (typeof value === 'number') out[name] = value;
   }
   return Object.keys(out).length ? out : undefined;

@@ -31,7 +31,10 @@ function makeRun(stage: 'supcon' | 'ce', top1: number, errors: Record<string, nu
       classes,
       linearProbe: { top1, top5: 1, perClassAccuracy: [0.9, 0.8, 0.7], confusionMatrix: [[9, 1, 0], [1, 8, 1], [0, 3, 7]] },
       knn: { top1: 0.7, top5: 1 },
-      corruption: { meanError: Object.values(errors).reduce((a, b) => a + b, 0) / Object.keys(errors).length, errors },
+      corruption: {
+        meanError: Object.values(errors).reduce((a, b) => a + b, 0) / Object.keys(errors).length,
+        corruptions: Object.fromEntries(Object.entries(errors).map(([k, e]) => [k, { error: e, perSeverity: [e, e, e, e, e] }])),
+      },
     }),
   );
   writeFileSync(
