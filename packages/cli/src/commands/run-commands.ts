@@ -1,0 +1,96 @@
+/**
+ * `supcon train`, `eval`, `report` and `compare`: thin commander wrappers over ../train and
+ * ../report. `deps` supplies the built-in plugins, their defaults and the backend starter, so
+ * tests can pass their own.
+ */
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Command } from 'commander';
+import type { Plugin, ResolveOptions } from '@supcon/core';
+import { compareRuns, formatCompareTable, readRun, renderReport } from '../report';
+import { evalRun, train } from '../train/run';
+import type { BackendStarter } from '../train/run';
+
+export interface RunCommandDeps {
+  plugins: readonly Plugin[];
+  defaults?: ResolveOptions['defaults'];
+  startBackend: BackendStarter;
+  /** Where normal output goes (default stdout). */
+  print?: (line: string) => void;
+}
+
+/** Writes `report.html` into a run folder; returns its path. */
+export async function writeReport(runDir: string, file?: string): Promise<string> {
+  const target = file ?? path.join(runDir, 'report.html');
+  await writeFile(target, renderReport(readRun(runDir)));
+  return target;
+}
+
+export function registerRunCommands(program: Command, deps: RunCommandDeps): void {
+  const print = deps.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+
+  program
+    .command('train')
+    .description('train an encoder as the config says (SupCon, SimCLR, cross-entropy, triplet, N-pair), evaluate it and write a report')
+    .requiredOption('-c, --config <file>', 'supcon.config.ts|.mjs|.js|.json|.yaml')
+    .option('-o, --out <dir>', 'run folder (default: the config\'s `out`)')
+    .option('--resume', 'continue from the run folder\'s last checkpoint')
+    .option('--no-report', 'do not write report.html at the end')
+    .option('--log-interval <seconds>', 'seconds between progress lines when not a TTY', '30')
+    .action(async (opts: { config: string; out?: string; resume?: boolean; report: boolean; logInterval: string }) => {
+      const { runDir, summary } = await train({
+        config: opts.config,
+        plugins: deps.plugins,
+        defaults: deps.defaults,
+        startBackend: deps.startBackend,
+        out: opts.out,
+        resume: opts.resume,
+        progress: { intervalSeconds: Number(opts.logInterval) },
+      });
+      const top1 = (key: string) => {
+        const v = (summary[key] as { top1?: number } | undefined)?.top1;
+        return typeof v === 'number' ? `${(100 * v).toFixed(2)}%` : '–';
+      };
+      print(`run: ${runDir}`);
+      print(`linear probe top-1 ${top1('linearProbe')}, kNN top-1 ${top1('knn')}, ${Number(summary.imagesPerSecond ?? 0).toFixed(1)} images/s on ${String(summary.backend)}`);
+      if (opts.report) print(`report: ${await writeReport(runDir)}`);
+    });
+
+  program
+    .command('eval')
+    .description("re-run the config's evaluators on a run's last checkpoint and update its summary.json")
+    .requiredOption('-r, --run <dir>', 'run folder written by `supcon train`')
+    .action(async (opts: { run: string }) => {
+      const { runDir, summary } = await evalRun({ runDir: opts.run, plugins: deps.plugins, defaults: deps.defaults, startBackend: deps.startBackend });
+      print(`updated ${path.join(runDir, 'summary.json')}`);
+      for (const key of Object.keys((summary.eval as object) ?? {})) {
+        const v = (summary[key] as { top1?: number; meanError?: number } | undefined) ?? {};
+        print(`  ${key}: ${v.top1 !== undefined ? `top-1 ${(100 * v.top1).toFixed(2)}%` : v.meanError !== undefined ? `mean error ${(100 * v.meanError).toFixed(2)}%` : 'done'}`);
+      }
+    });
+
+  program
+    .command('report')
+    .description('write a self-contained HTML report of a run (curves, embedding map, per-class accuracy, confusion matrix, config)')
+    .requiredOption('-r, --run <dir>', 'run folder written by `supcon train`')
+    .option('-o, --out <file>', 'HTML file (default: <run>/report.html)')
+    .action(async (opts: { run: string; out?: string }) => {
+      print(await writeReport(opts.run, opts.out));
+    });
+
+  program
+    .command('compare')
+    .description('print runs side by side: loss, linear-probe top-1, kNN top-1, corruption error, mCE (relative to the cross-entropy run, else the first), time')
+    .argument('<dirs...>', 'run folders')
+    .option('--baseline <dir>', 'run whose corruption errors define mCE = 100')
+    .option('--json', 'print JSON rows instead of a table')
+    .action((dirs: string[], opts: { baseline?: string; json?: boolean }) => {
+      for (const dir of dirs) if (!existsSync(dir)) throw new Error(`compare: no such run folder: ${dir}`);
+      const runs = dirs.map((dir) => readRun(dir));
+      const baselineIndex = opts.baseline ? dirs.map((d) => path.resolve(d)).indexOf(path.resolve(opts.baseline)) : undefined;
+      if (baselineIndex === -1) throw new Error(`compare: --baseline ${opts.baseline} must be one of the runs compared`);
+      const rows = compareRuns(runs, baselineIndex);
+      print(opts.json ? JSON.stringify(rows, null, 2) : formatCompareTable(rows));
+    });
+}
