@@ -6,9 +6,10 @@
  *   npm run bench -- --model small --steps 5 --profile
  *
  * Flags: --model small|resnet18|all, --batch N, --steps N, --profile (per-kernel times of one step),
- * --no-torch (skip PyTorch), --micro N (tfjs micro-batch; default 64 for resnet18, else the batch).
+ * --no-torch (skip PyTorch), --torch-threads N, --workers N (data parallel), --micro N (tfjs micro-batch; default 64 for resnet18, else the batch).
  */
 import { spawnSync } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
@@ -29,6 +30,10 @@ const which = flag('model', 'all');
 // for the backward pass): it runs as micro-batches with gradients accumulated before one SGD update.
 const microFlag = flag('micro', '');
 const profile = args.includes('--profile');
+// --workers N: data parallel over N worker threads (one wasm instance each, batch split N ways,
+// gradients averaged on the main thread; each worker's contrastive loss sees its own share).
+const workers = Number(flag('workers', '1'));
+const torchThreads = flag('torch-threads', '');
 const withTorch = !args.includes('--no-torch');
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -97,9 +102,58 @@ async function tfjsImagesPerSecond(spec: ModelSpec, micro: number): Promise<{ ip
   return { ips: (batch * steps) / dt, loss };
 }
 
+function once(w: Worker, kind: string): Promise<{ kind: string; loss?: number; grads?: Float32Array[]; heap?: number }> {
+  return new Promise((resolve, reject) => {
+    const onMsg = (m: { kind: string }) => {
+      if (m.kind === kind) {
+        w.off('message', onMsg);
+        w.off('error', reject);
+        resolve(m);
+      }
+    };
+    w.on('message', onMsg);
+    w.once('error', reject);
+  });
+}
+
+async function dataParallelImagesPerSecond(spec: ModelSpec, n: number): Promise<{ ips: number; loss: number; heapMiB: number }> {
+  const model = buildModel(spec);
+  const weights = model.getWeights().map((w) => new Float32Array(w.dataSync() as Float32Array));
+  model.dispose();
+  const ws = Array.from({ length: n }, () => new Worker(new URL('./dp-worker.ts', import.meta.url), { workerData: { model: spec.name, weights, lr: 0.05 } }));
+  await Promise.all(ws.map((w) => once(w, 'ready')));
+  const share = Math.ceil(batch / n);
+  const inputs = ws.map((_, k) => {
+    const b = Math.min(share, batch - k * share);
+    const x = tf.tidy(() => tf.randomNormal([b, spec.size, spec.size, spec.inChannels], 0, 1, 'float32', k).dataSync() as Float32Array);
+    return { x: new Float32Array(x), shape: [b, spec.size, spec.size, spec.inChannels], labels: Int32Array.from({ length: b }, (_, i) => i % 10) };
+  });
+  let heap = 0;
+  const step = async () => {
+    const results = await Promise.all(ws.map((w, k) => { const r = once(w, 'grads'); w.postMessage({ kind: 'step', ...inputs[k]! }); return r; }));
+    const avg = results[0]!.grads!.map((g, i) => {
+      const out = new Float32Array(g.length);
+      for (const r of results) { const gi = r.grads![i]!; for (let j = 0; j < out.length; j++) out[j]! += gi[j]! / n; }
+      return out;
+    });
+    heap = Math.max(heap, ...results.map((r) => r.heap ?? 0));
+    await Promise.all(ws.map((w) => { const r = once(w, 'applied'); w.postMessage({ kind: 'apply', grads: avg }); return r; }));
+    sampleRss();
+    return results.reduce((a, r) => a + (r.loss ?? 0), 0) / n;
+  };
+  await step();
+  const t0 = performance.now();
+  let loss = 0;
+  for (let i = 0; i < steps; i++) loss = await step();
+  const dt = (performance.now() - t0) / 1000;
+  await Promise.all(ws.map((w) => w.terminate()));
+  return { ips: (batch * steps) / dt, loss, heapMiB: heap / 2 ** 20 };
+}
+
 interface TorchResult { model: string; images_per_s: number; threads: number; peak_rss_mb: number }
 function torchImagesPerSecond(name: string): TorchResult | undefined {
-  const r = spawnSync('/usr/bin/python3', [join(here, 'train_step_torch.py'), name, '--steps', String(steps), '--batch', String(batch)], { encoding: 'utf8' });
+  const extra = torchThreads ? ['--threads', torchThreads] : [];
+  const r = spawnSync('/usr/bin/python3', [join(here, 'train_step_torch.py'), name, '--steps', String(steps), '--batch', String(batch), ...extra], { encoding: 'utf8' });
   if (r.status !== 0) {
     console.log(`  PyTorch run failed: ${r.stderr.trim().split('\n').pop() ?? ''}`);
     return undefined;
@@ -112,18 +166,28 @@ async function main() {
   await tf.ready();
   registerWasmTrainingKernels();
   void tfl;
-  console.log(`train step, batch ${batch}, ${steps} timed steps; tfjs ${tf.version_core} wasm (1 thread) + @supcon/backends kernels`);
+  console.log(`train step, batch ${batch}, ${steps} timed steps; tfjs ${tf.version_core} wasm (${workers > 1 ? `${workers} worker threads` : '1 thread'}) + @supcon/backends kernels`);
   const names = which === 'all' ? (['small', 'resnet18'] as const) : ([which] as ('small' | 'resnet18')[]);
   const rows: string[] = [];
   for (const name of names) {
     const spec = MODELS[name];
     const torch = withTorch ? torchImagesPerSecond(name) : undefined;
-    const micro = Number(microFlag || (name === 'resnet18' ? Math.min(batch, 64) : batch));
-    if (micro < batch) console.log(`  ${name}: tfjs runs the batch of ${batch} as ${Math.ceil(batch / micro)} micro-batches of ${micro} (gradients accumulated, one update)`);
-    const t = await tfjsImagesPerSecond(spec, micro);
+    let t: { ips: number; loss: number };
+    let heapNote = '';
+    if (workers > 1) {
+      console.log(`  ${name}: tfjs data parallel over ${workers} worker threads (${Math.ceil(batch / workers)} images each)`);
+      const r = await dataParallelImagesPerSecond(spec, workers);
+      t = r;
+      heapNote = `${r.heapMiB.toFixed(0)} MiB heap/worker`;
+    } else {
+      const micro = Number(microFlag || (name === 'resnet18' ? Math.min(batch, 64) : batch));
+      if (micro < batch) console.log(`  ${name}: tfjs runs the batch of ${batch} as ${Math.ceil(batch / micro)} micro-batches of ${micro} (gradients accumulated, one update)`);
+      t = await tfjsImagesPerSecond(spec, micro);
+      heapNote = `${(wasmHeapBytes() / 2 ** 20).toFixed(0)} MiB heap`;
+    }
     const ratio = torch ? t.ips / torch.images_per_s : NaN;
     rows.push(
-      `| ${name.padEnd(8)} | ${t.ips.toFixed(1).padStart(7)} | ${torch ? torch.images_per_s.toFixed(1).padStart(7) : '    n/a'} (${torch?.threads ?? '?'} thr) | ${ratio.toFixed(3)} | ${(wasmHeapBytes() / 2 ** 20).toFixed(0)} MiB heap, ${(peakRss / 2 ** 20).toFixed(0)} MiB rss | ${torch ? torch.peak_rss_mb.toFixed(0) : 'n/a'} MiB |`,
+      `| ${name.padEnd(8)} | ${t.ips.toFixed(1).padStart(7)} | ${torch ? torch.images_per_s.toFixed(1).padStart(7) : '    n/a'} (${torch?.threads ?? '?'} thr) | ${ratio.toFixed(3)} | ${heapNote}, ${(peakRss / 2 ** 20).toFixed(0)} MiB rss | ${torch ? torch.peak_rss_mb.toFixed(0) : 'n/a'} MiB |`,
     );
     console.log(`  ${name}: tfjs ${t.ips.toFixed(1)} images/s (loss ${t.loss.toFixed(3)})${torch ? `, PyTorch ${torch.images_per_s.toFixed(1)}, ratio ${ratio.toFixed(3)}` : ''}`);
   }
