@@ -278,36 +278,3 @@ describe('wasm heap guard', () => {
     sum.dispose();
   });
 });
-
-describe('Sum / Mean on wasm (leading-axes fast path and stock fallback) match cpu', () => {
-  const cases: { shape: number[]; axis: number | number[]; keepDims: boolean }[] = [
-    { shape: [4, 5, 5, 6], axis: [0, 1, 2], keepDims: false },
-    { shape: [4, 5, 5, 6], axis: [2, 0, 1], keepDims: true },
-    { shape: [7, 3], axis: 0, keepDims: false },
-    { shape: [3, 4, 5], axis: [0, 1], keepDims: true },
-    { shape: [2, 3, 4], axis: [-3], keepDims: false },
-    { shape: [4, 5, 5, 6], axis: [1, 2], keepDims: false }, // stock path
-    { shape: [4, 6], axis: [0, 1], keepDims: false }, // all axes: stock path
-    { shape: [1, 6], axis: 0, keepDims: false }, // one row: stock path
-  ];
-  for (const kernel of ['Sum', 'Mean'] as const) {
-    cases.forEach((c, idx) => {
-      it(`${kernel} shape=${c.shape.join('x')} axis=${JSON.stringify(c.axis)} keepDims=${c.keepDims}`, async () => {
-        const x = { shape: c.shape, values: rand(size(c.shape), 300 + idx) };
-        const attrs = { axis: c.axis, keepDims: c.keepDims };
-        const ref = await runOn('cpu', kernel, { x }, attrs);
-        const got = await runOn('wasm', kernel, { x }, attrs);
-        expect(got.shape).toEqual(ref.shape);
-        expect(got.leaked).toBe(0);
-        expectClose(got.values, ref.values, `${kernel} ${idx}`);
-      });
-    });
-  }
-  it('int32 input keeps the stock kernel (exact integer sum)', async () => {
-    await tf.setBackend('wasm');
-    const s = tf.sum(tf.tensor2d([[1, 2], [3, 4], [5, 6]], [3, 2], 'int32'), 0);
-    expect(s.dtype).toBe('int32');
-    expect(Array.from(await s.data())).toEqual([9, 12]);
-    s.dispose();
-  });
-});

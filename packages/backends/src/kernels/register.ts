@@ -6,7 +6,6 @@ import { depthwiseConv2dNativeBackpropFilterConfig } from './DepthwiseConv2dNati
 import { depthwiseConv2dNativeBackpropInputConfig } from './DepthwiseConv2dNativeBackpropInput';
 import { fusedBatchNormGradConfig } from './FusedBatchNorm_grad';
 import { installWasmMemoryGuard } from './memory_guard';
-import { meanConfig, sumConfig } from './Reductions';
 
 /** The kernel configs `registerWasmTrainingKernels` installs, one per kernel (all `backendName: 'wasm'`). */
 export const wasmTrainingKernelConfigs: readonly KernelConfig[] = [
@@ -22,8 +21,7 @@ let registered = false;
  * Registers supcon's training kernels for the wasm backend: `Conv2DBackpropFilter`,
  * `DepthwiseConv2dNativeBackpropFilter`, `DepthwiseConv2dNativeBackpropInput` (missing from
  * tfjs-backend-wasm) and a faster `Conv2DBackpropInput` (replacing the stock one), all built on the
- * backend's XNNPACK convolutions and matmul; `Sum`/`Mean` with a matmul fast path for
- * reductions over leading axes (per-channel statistics); plus a tile-free `FusedBatchNorm` gradient (the
+ * backend's XNNPACK convolutions; plus a tile-free `FusedBatchNorm` gradient (the
  * gradient registry is global, so that one applies to every backend; it is mathematically the
  * stock gradient). Called once by `initBackend('wasm')`; safe to call more than once.
  * When the wasm backend is already initialised, also installs a heap guard so that an allocation
@@ -38,13 +36,6 @@ export function registerWasmTrainingKernels(): void {
       unregisterKernel(config.kernelName, config.backendName);
     }
     registerKernel(config);
-  }
-  // Sum / Mean keep the stock kernel for every case but the leading-axes reduction.
-  for (const [name, make] of [['Sum', sumConfig], ['Mean', meanConfig]] as const) {
-    const stock = getKernel(name, 'wasm');
-    if (stock == null) continue;
-    unregisterKernel(name, 'wasm');
-    registerKernel(make(stock.kernelFunc));
   }
   registerGradient(fusedBatchNormGradConfig);
   registered = true;
