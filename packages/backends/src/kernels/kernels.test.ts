@@ -278,3 +278,41 @@ describe('wasm heap guard', () => {
     sum.dispose();
   });
 });
+
+describe('a residual conv-BN-ReLU network trains on wasm', () => {
+  it('gives the cpu backend gradients for every weight (strided, 1x1 shortcut, batch norm)', async () => {
+    const tfl = await import('@tensorflow/tfjs-layers');
+    await tf.setBackend('cpu');
+    const input = tfl.input({ shape: [8, 8, 2] });
+    const conv = (filters: number, kernelSize: number, strides: number) =>
+      tfl.layers.conv2d({ filters, kernelSize, strides, padding: 'same', useBias: false, kernelInitializer: tfl.initializers.glorotUniform({ seed: filters * 10 + kernelSize }) });
+    const bn = () => tfl.layers.batchNormalization({ axis: -1, epsilon: 1e-3 });
+    const stem = tfl.layers.reLU().apply(bn().apply(conv(4, 3, 1).apply(input))) as import('@tensorflow/tfjs-layers').SymbolicTensor;
+    const a = tfl.layers.reLU().apply(bn().apply(conv(6, 3, 2).apply(stem)));
+    const b = bn().apply(conv(6, 3, 1).apply(a));
+    const short = bn().apply(conv(6, 1, 2).apply(stem));
+    const sum = tfl.layers.reLU().apply(tfl.layers.add().apply([b, short] as import('@tensorflow/tfjs-layers').SymbolicTensor[]));
+    const pooled = tfl.layers.globalAveragePooling2d({}).apply(sum);
+    const out = tfl.layers.dense({ units: 3, kernelInitializer: tfl.initializers.glorotUniform({ seed: 7 }) }).apply(pooled) as import('@tensorflow/tfjs-layers').SymbolicTensor;
+    const model = tfl.model({ inputs: input, outputs: out });
+    const xs = rand(4 * 8 * 8 * 2, 42);
+    const gradsOn = async (backend: 'cpu' | 'wasm') => {
+      await tf.setBackend(backend);
+      const x = tf.tensor(xs, [4, 8, 8, 2]);
+      const before = tf.memory().numTensors;
+      const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(model.apply(x, { training: true }) as tf.Tensor)) as tf.Scalar);
+      expect(tf.memory().numTensors - before).toBe(1 + Object.keys(grads).length);
+      const values = Object.fromEntries(await Promise.all(Object.entries(grads).map(async ([k, g]) => [k, (await g.data()) as Float32Array] as const)));
+      const loss = (await value.data())[0]!;
+      tf.dispose([x, value, ...Object.values(grads)]);
+      return { values, loss };
+    };
+    const ref = await gradsOn('cpu');
+    const got = await gradsOn('wasm');
+    expect(Object.keys(got.values).sort()).toEqual(Object.keys(ref.values).sort());
+    expect(Object.keys(got.values).length).toBeGreaterThanOrEqual(12);
+    expect(Math.abs(got.loss - ref.loss)).toBeLessThan(1e-4 * Math.max(1, Math.abs(ref.loss)));
+    for (const k of Object.keys(ref.values)) expectClose(got.values[k]!, ref.values[k]!, k);
+    model.dispose();
+  });
+});
