@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import '@tensorflow/tfjs-layers'; // registers tfjs's stock gradients (the core CJS bundle does not)
+import * as tfl from '@tensorflow/tfjs-layers'; // also registers tfjs's stock gradients (the core CJS bundle does not)
 import { registerWasmTrainingKernels } from './register';
 import { fusedBatchNormGradConfig } from './FusedBatchNorm_grad';
 import { setConv2dBackpropFilterStrategy, setIm2colMaxFloats } from './Conv2DBackpropFilter';
@@ -281,19 +281,18 @@ describe('wasm heap guard', () => {
 
 describe('a residual conv-BN-ReLU network trains on wasm', () => {
   it('gives the cpu backend gradients for every weight (strided, 1x1 shortcut, batch norm)', async () => {
-    const tfl = await import('@tensorflow/tfjs-layers');
     await tf.setBackend('cpu');
     const input = tfl.input({ shape: [8, 8, 2] });
     const conv = (filters: number, kernelSize: number, strides: number) =>
       tfl.layers.conv2d({ filters, kernelSize, strides, padding: 'same', useBias: false, kernelInitializer: tfl.initializers.glorotUniform({ seed: filters * 10 + kernelSize }) });
     const bn = () => tfl.layers.batchNormalization({ axis: -1, epsilon: 1e-3 });
-    const stem = tfl.layers.reLU().apply(bn().apply(conv(4, 3, 1).apply(input))) as import('@tensorflow/tfjs-layers').SymbolicTensor;
+    const stem = tfl.layers.reLU().apply(bn().apply(conv(4, 3, 1).apply(input))) as tfl.SymbolicTensor;
     const a = tfl.layers.reLU().apply(bn().apply(conv(6, 3, 2).apply(stem)));
     const b = bn().apply(conv(6, 3, 1).apply(a));
     const short = bn().apply(conv(6, 1, 2).apply(stem));
-    const sum = tfl.layers.reLU().apply(tfl.layers.add().apply([b, short] as import('@tensorflow/tfjs-layers').SymbolicTensor[]));
+    const sum = tfl.layers.reLU().apply(tfl.layers.add().apply([b, short] as tfl.SymbolicTensor[]));
     const pooled = tfl.layers.globalAveragePooling2d({}).apply(sum);
-    const out = tfl.layers.dense({ units: 3, kernelInitializer: tfl.initializers.glorotUniform({ seed: 7 }) }).apply(pooled) as import('@tensorflow/tfjs-layers').SymbolicTensor;
+    const out = tfl.layers.dense({ units: 3, kernelInitializer: tfl.initializers.glorotUniform({ seed: 7 }) }).apply(pooled) as tfl.SymbolicTensor;
     const model = tfl.model({ inputs: input, outputs: out });
     const xs = rand(4 * 8 * 8 * 2, 42);
     const gradsOn = async (backend: 'cpu' | 'wasm') => {
