@@ -7,7 +7,7 @@
  */
 import { backend_util, Conv2DBackpropFilter } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
-import { free, padOrCrop, reshape, runWasm, slice } from './wasm_ops';
+import { free, padOrCrop, reshape, runWasm, slice, checkDyShape } from './wasm_ops';
 
 /** Default largest im2col buffer (floats, 32 MiB) built at once; larger batches are split into chunks. */
 export const IM2COL_MAX_FLOATS = 1 << 23;
@@ -135,6 +135,7 @@ const kernelFunc: KernelFunc = ({ inputs, attrs, backend }) => {
     throw new Error(`Conv2DBackpropFilter (wasm): dataFormat 'NCHW' is not supported; expected 'NHWC'`);
   }
   const convInfo = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode);
+  checkDyShape('Conv2DBackpropFilter', dy, convInfo.outShape, x.shape, filterShape);
   return conv2dBackpropFilterWasm(x, dy, convInfo, backend);
 };
 

@@ -5,7 +5,7 @@
  */
 import { backend_util, Conv2DBackpropInput } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
-import { free, padOrCrop, runWasm, zeroInterleave } from './wasm_ops';
+import { free, padOrCrop, runWasm, zeroInterleave, checkDyShape } from './wasm_ops';
 
 /**
  * Gradient of a stride-`s`, dilation-`d` NHWC convolution with respect to its input.
@@ -71,6 +71,7 @@ const kernelFunc: KernelFunc = ({ inputs, attrs, backend }) => {
     throw new Error(`Conv2DBackpropInput (wasm): dataFormat 'NCHW' is not supported; expected 'NHWC'`);
   }
   const convInfo = backend_util.computeConv2DInfo(inputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode);
+  checkDyShape('Conv2DBackpropInput', dy, convInfo.outShape, inputShape, filter.shape);
   return conv2dBackpropInputWasm(dy, filter, inputShape, convInfo, backend);
 };
 

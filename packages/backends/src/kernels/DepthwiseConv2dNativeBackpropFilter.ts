@@ -4,7 +4,7 @@
  */
 import { backend_util, DepthwiseConv2dNativeBackpropFilter } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import { free, padOrCrop, reshape, runWasm } from './wasm_ops';
+import { free, padOrCrop, reshape, runWasm, checkDyShape } from './wasm_ops';
 
 const kernelFunc: KernelFunc = ({ inputs, attrs, backend }) => {
   const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
@@ -17,6 +17,7 @@ const kernelFunc: KernelFunc = ({ inputs, attrs, backend }) => {
   };
   const [kh, kw, ci, m] = filterShape;
   const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, dilations ?? 1, pad, dimRoundingMode, true);
+  checkDyShape('DepthwiseConv2dNativeBackpropFilter', dy, info.outShape, x.shape, filterShape);
   const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, outHeight: oh, outWidth: ow } = info;
   const [n, h, w] = x.shape as [number, number, number, number];
   const needH = (oh - 1) * sh + (kh - 1) * dh + 1;

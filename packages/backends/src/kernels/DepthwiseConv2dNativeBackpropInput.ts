@@ -5,7 +5,7 @@
  */
 import { backend_util, DepthwiseConv2dNativeBackpropInput } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
-import { free, padOrCrop, reshape, runWasm, zeroInterleave } from './wasm_ops';
+import { free, padOrCrop, reshape, runWasm, zeroInterleave, checkDyShape } from './wasm_ops';
 
 const kernelFunc: KernelFunc = ({ inputs, attrs, backend }) => {
   const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
@@ -18,6 +18,7 @@ const kernelFunc: KernelFunc = ({ inputs, attrs, backend }) => {
   };
   const [kh, kw, ci, m] = filter.shape as [number, number, number, number];
   const info = backend_util.computeConv2DInfo(inputShape, [kh, kw, ci, m], strides, dilations ?? 1, pad, dimRoundingMode, true);
+  checkDyShape('DepthwiseConv2dNativeBackpropInput', dy, info.outShape, inputShape, filter.shape);
   const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
   const [n, h, w] = inputShape;
   const ekh = (kh - 1) * dh + 1;

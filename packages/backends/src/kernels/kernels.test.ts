@@ -315,3 +315,19 @@ describe('a residual conv-BN-ReLU network trains on wasm', () => {
     model.dispose();
   });
 });
+
+describe('bad input', () => {
+  it('names the kernel, dy shape and the expected shape', async () => {
+    await tf.setBackend('wasm');
+    const before = tf.memory().numTensors;
+    const x = tf.zeros([2, 6, 6, 3]);
+    const dy = tf.zeros([2, 5, 5, 4]);
+    expect(() => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 3, 4] })).toThrow(
+      'Conv2DBackpropFilter (wasm): dy has shape [2, 5, 5, 4], expected [2, 6, 6, 4] (input [2, 6, 6, 3], filter [3, 3, 3, 4])',
+    );
+    const w = tf.zeros([3, 3, 3, 4]);
+    expect(() => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, { strides: 1, pad: 'same', dataFormat: 'NCHW', inputShape: [2, 6, 6, 3] })).toThrow(/NCHW/);
+    tf.dispose([x, dy, w]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});

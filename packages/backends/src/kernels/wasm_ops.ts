@@ -73,3 +73,16 @@ export function zeroInterleave(x: TensorInfo, sh: number, sw: number, backend: o
   free(backend, r6, p6);
   return out;
 }
+
+/**
+ * Throws when `dy` does not have the forward convolution's output shape.
+ * @throws Error `KERNEL (wasm): dy has shape [..], expected [..] (input [..], filter [..])`.
+ */
+export function checkDyShape(kernel: string, dy: TensorInfo, expected: number[], inShape: number[], filterShape: number[]): void {
+  if (dy.shape.length !== expected.length || dy.shape.some((d, i) => d !== expected[i])) {
+    throw new Error(
+      `${kernel} (wasm): dy has shape [${dy.shape.join(', ')}], expected [${expected.join(', ')}] ` +
+        `(input [${inShape.join(', ')}], filter [${filterShape.join(', ')}])`,
+    );
+  }
+}
