@@ -1,0 +1,43 @@
+/** `supcon doctor`: what this machine offers supcon. */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { probeBackends } from '@supcon/backends';
+import * as tf from '@tensorflow/tfjs-core';
+
+export interface DoctorDeps {
+  print?: (line: string) => void;
+  /** Dataset locations to report, name -> folder (filled from @supcon/data). */
+  datasets?: () => Record<string, string | undefined>;
+}
+
+function versionOf(pkg: string): string {
+  try {
+    const require = createRequire(path.join(process.cwd(), 'package.json'));
+    return (require(`${pkg}/package.json`) as { version: string }).version;
+  } catch {
+    return 'not installed';
+  }
+}
+
+export function registerDoctorCommand(program: Command, deps: DoctorDeps = {}): void {
+  const print = deps.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  program
+    .command('doctor')
+    .description('report Node and tfjs versions, which backends load, wasm SIMD/threads, and the datasets found')
+    .action(async () => {
+      print(`node            ${process.version} (${process.platform} ${process.arch})`);
+      print(`tfjs-core       ${tf.version_core}`);
+      print(`tfjs-layers     ${versionOf('@tensorflow/tfjs-layers')}`);
+      print('backends:');
+      for (const probe of await probeBackends()) {
+        print(`  ${probe.name.padEnd(15)} ${probe.available ? `ok (${probe.package} ${probe.version ?? ''})` : `unavailable: ${probe.error}`}`);
+        if (probe.wasm) print(`  ${''.padEnd(15)} wasm SIMD ${probe.wasm.simd ? 'yes' : 'no'}, threads ${probe.wasm.threads ? 'yes' : 'no (single-threaded in Node)'}`);
+      }
+      print('datasets:');
+      const found = deps.datasets?.() ?? {};
+      if (Object.keys(found).length === 0) print('  (none known)');
+      for (const [name, dir] of Object.entries(found)) print(`  ${name.padEnd(22)} ${dir && existsSync(dir) ? dir : 'not found'}`);
+    });
+}

@@ -1,0 +1,61 @@
+/**
+ * The `supcon` command line. `main(argv)` runs one command and resolves to its exit code
+ * (0 ok, 1 error, 2 invalid config), so tests call it in-process.
+ */
+import { Command, CommanderError } from 'commander';
+import { SupconConfigError } from '@supcon/core';
+import { initBackend } from '@supcon/backends';
+import { builtinDefaults, builtinPlugins } from './builtins';
+import { registerConfigCommands } from './commands/config-commands';
+import { registerDoctorCommand } from './commands/doctor';
+import { registerRunCommands } from './commands/run-commands';
+import { registerDemoCommand } from './commands/demo';
+import { datasetLocations } from './datasets';
+
+export interface MainIo {
+  print?: (line: string) => void;
+  printError?: (line: string) => void;
+}
+
+export const VERSION = '0.1.0';
+
+/** Runs `supcon ...argv` (argv without the node and script paths). */
+export async function main(argv: readonly string[], io: MainIo = {}): Promise<number> {
+  const print = io.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const printError = io.printError ?? ((line: string) => process.stderr.write(`${line}\n`));
+  let exitCode = 0;
+  const program = new Command('supcon')
+    .description('Supervised Contrastive Learning for TensorFlow.js: train, evaluate and compare image encoders')
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => print(s.replace(/\n$/, '')), writeErr: (s) => printError(s.replace(/\n$/, '')) })
+    .showHelpAfterError();
+  const deps = {
+    plugins: builtinPlugins,
+    defaults: builtinDefaults,
+    startBackend: (name: Parameters<typeof initBackend>[0]) => initBackend(name),
+    print,
+    printError,
+    setExitCode: (code: number) => {
+      exitCode = code;
+    },
+  };
+  registerConfigCommands(program, deps);
+  registerDoctorCommand(program, { print, datasets: datasetLocations });
+  registerRunCommands(program, deps);
+  registerDemoCommand(program, deps);
+  for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: (s) => print(s.replace(/\n$/, '')), writeErr: (s) => printError(s.replace(/\n$/, '')) });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : error.code === 'commander.help' ? 0 : 1;
+    if (error instanceof SupconConfigError) {
+      printError(error.message);
+      return 2;
+    }
+    printError(`supcon: ${error instanceof Error ? error.message : String(error)}`);
+    if (process.env.SUPCON_DEBUG && error instanceof Error && error.stack) printError(error.stack);
+    return 1;
+  }
+}
