@@ -10,8 +10,15 @@ import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from '../src/kernels/register';
 import { MODELS, buildModel, contrastiveLoss } from './models';
 
-interface Init { model: 'small' | 'resnet18'; weights: Float32Array[]; lr: number }
-type Msg = { kind: 'step'; x: Float32Array; shape: number[]; labels: Int32Array } | { kind: 'apply'; grads: Float32Array[] } | { kind: 'exit' };
+interface Init {
+  model: 'small' | 'resnet18';
+  weights: Float32Array[];
+  lr: number;
+}
+type Msg =
+  | { kind: 'step'; x: Float32Array; shape: number[]; labels: Int32Array }
+  | { kind: 'apply'; grads: Float32Array[] }
+  | { kind: 'exit' };
 
 async function main() {
   const init = workerData as Init;
@@ -29,14 +36,22 @@ async function main() {
     } else if (msg.kind === 'step') {
       const x = tf.tensor(msg.x, msg.shape);
       const y = tf.tensor1d(msg.labels, 'int32');
-      const { value, grads } = tf.variableGrads(() => contrastiveLoss(model.apply(x, { training: true }) as tf.Tensor2D, y), vars);
+      const { value, grads } = tf.variableGrads(
+        () => contrastiveLoss(model.apply(x, { training: true }) as tf.Tensor2D, y),
+        vars,
+      );
       const loss = value.dataSync()[0]!;
       const out = vars.map((v) => new Float32Array(grads[v.name]!.dataSync() as Float32Array)); // copies, safe to transfer
       tf.dispose([x, y, value, ...Object.values(grads)]);
       const heap = (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length;
-      parentPort!.postMessage({ kind: 'grads', loss, grads: out, heap }, out.map((g) => g.buffer as ArrayBuffer));
+      parentPort!.postMessage(
+        { kind: 'grads', loss, grads: out, heap },
+        out.map((g) => g.buffer as ArrayBuffer),
+      );
     } else {
-      const map = Object.fromEntries(vars.map((v, i) => [v.name, tf.tensor(msg.grads[i]!, v.shape)]));
+      const map = Object.fromEntries(
+        vars.map((v, i) => [v.name, tf.tensor(msg.grads[i]!, v.shape)]),
+      );
       opt.applyGradients(map);
       tf.dispose(Object.values(map));
       parentPort!.postMessage({ kind: 'applied' });

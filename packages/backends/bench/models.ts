@@ -16,26 +16,59 @@ export interface ModelSpec {
 }
 
 export const MODELS: Record<'small' | 'resnet18', ModelSpec> = {
-  small: { name: 'small', inChannels: 1, size: 28, stem: 32, stages: [[32, 1, 1], [64, 1, 2], [128, 1, 2]], projection: 64 },
-  resnet18: { name: 'resnet18', inChannels: 3, size: 32, stem: 64, stages: [[64, 2, 1], [128, 2, 2], [256, 2, 2], [512, 2, 2]], projection: 128 },
+  small: {
+    name: 'small',
+    inChannels: 1,
+    size: 28,
+    stem: 32,
+    stages: [
+      [32, 1, 1],
+      [64, 1, 2],
+      [128, 1, 2],
+    ],
+    projection: 64,
+  },
+  resnet18: {
+    name: 'resnet18',
+    inChannels: 3,
+    size: 32,
+    stem: 64,
+    stages: [
+      [64, 2, 1],
+      [128, 2, 2],
+      [256, 2, 2],
+      [512, 2, 2],
+    ],
+    projection: 128,
+  },
 };
 
 const bn = () => tfl.layers.batchNormalization({ axis: -1, epsilon: 1e-3, momentum: 0.99 });
 const conv = (filters: number, kernelSize: number, strides: number) =>
   tfl.layers.conv2d({ filters, kernelSize, strides, padding: 'same', useBias: false });
 
-function block(x: tfl.SymbolicTensor, cin: number, cout: number, stride: number): tfl.SymbolicTensor {
+function block(
+  x: tfl.SymbolicTensor,
+  cin: number,
+  cout: number,
+  stride: number,
+): tfl.SymbolicTensor {
   let y = conv(cout, 3, stride).apply(x) as tfl.SymbolicTensor;
   y = tfl.layers.reLU().apply(bn().apply(y)) as tfl.SymbolicTensor;
   y = bn().apply(conv(cout, 3, 1).apply(y)) as tfl.SymbolicTensor;
-  const short = stride !== 1 || cin !== cout ? (bn().apply(conv(cout, 1, stride).apply(x)) as tfl.SymbolicTensor) : x;
+  const short =
+    stride !== 1 || cin !== cout
+      ? (bn().apply(conv(cout, 1, stride).apply(x)) as tfl.SymbolicTensor)
+      : x;
   return tfl.layers.reLU().apply(tfl.layers.add().apply([y, short])) as tfl.SymbolicTensor;
 }
 
 /** Builds the model (NHWC input [size, size, inChannels], output [projection]). */
 export function buildModel(spec: ModelSpec): tfl.LayersModel {
   const input = tfl.input({ shape: [spec.size, spec.size, spec.inChannels] });
-  let y = tfl.layers.reLU().apply(bn().apply(conv(spec.stem, 3, 1).apply(input))) as tfl.SymbolicTensor;
+  let y = tfl.layers
+    .reLU()
+    .apply(bn().apply(conv(spec.stem, 3, 1).apply(input))) as tfl.SymbolicTensor;
   let c = spec.stem;
   for (const [cout, n, stride] of spec.stages) {
     for (let i = 0; i < n; i++) {

@@ -38,23 +38,45 @@ const withTorch = !args.includes('--no-torch');
 const here = dirname(fileURLToPath(import.meta.url));
 
 let peakRss = 0;
-const sampleRss = () => { peakRss = Math.max(peakRss, process.memoryUsage().rss); };
+const sampleRss = () => {
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+};
 
 function wasmHeapBytes(): number {
   const backend = tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } };
   return backend.wasm?.HEAPU8?.length ?? 0;
 }
 
-async function tfjsImagesPerSecond(spec: ModelSpec, micro: number): Promise<{ ips: number; loss: number }> {
+async function tfjsImagesPerSecond(
+  spec: ModelSpec,
+  micro: number,
+): Promise<{ ips: number; loss: number }> {
   const model = buildModel(spec);
   const opt = tf.train.sgd(0.05);
   const parts = Math.ceil(batch / micro);
-  const xs = Array.from({ length: parts }, (_, p) =>
-    tf.randomNormal([Math.min(micro, batch - p * micro), spec.size, spec.size, spec.inChannels], 0, 1, 'float32', p) as tf.Tensor4D);
-  const ys = xs.map((x) => tf.tensor1d(Array.from({ length: x.shape[0] }, (_, i) => i % 10), 'int32'));
+  const xs = Array.from(
+    { length: parts },
+    (_, p) =>
+      tf.randomNormal(
+        [Math.min(micro, batch - p * micro), spec.size, spec.size, spec.inChannels],
+        0,
+        1,
+        'float32',
+        p,
+      ) as tf.Tensor4D,
+  );
+  const ys = xs.map((x) =>
+    tf.tensor1d(
+      Array.from({ length: x.shape[0] }, (_, i) => i % 10),
+      'int32',
+    ),
+  );
   const step = () => {
     if (parts === 1) {
-      const cost = opt.minimize(() => contrastiveLoss(model.apply(xs[0]!, { training: true }) as tf.Tensor2D, ys[0]!), true);
+      const cost = opt.minimize(
+        () => contrastiveLoss(model.apply(xs[0]!, { training: true }) as tf.Tensor2D, ys[0]!),
+        true,
+      );
       const v = cost!.dataSync()[0]!;
       cost!.dispose();
       sampleRss();
@@ -63,7 +85,9 @@ async function tfjsImagesPerSecond(spec: ModelSpec, micro: number): Promise<{ ip
     let acc: tf.NamedTensorMap | undefined;
     let v = 0;
     for (let p = 0; p < parts; p++) {
-      const { value, grads } = tf.variableGrads(() => contrastiveLoss(model.apply(xs[p]!, { training: true }) as tf.Tensor2D, ys[p]!));
+      const { value, grads } = tf.variableGrads(() =>
+        contrastiveLoss(model.apply(xs[p]!, { training: true }) as tf.Tensor2D, ys[p]!),
+      );
       v += value.dataSync()[0]! / parts;
       value.dispose();
       if (acc === undefined) {
@@ -75,7 +99,9 @@ async function tfjsImagesPerSecond(spec: ModelSpec, micro: number): Promise<{ ip
       }
       sampleRss();
     }
-    const mean = tf.tidy(() => Object.fromEntries(Object.entries(acc!).map(([k, g]) => [k, tf.div(g, parts)])));
+    const mean = tf.tidy(() =>
+      Object.fromEntries(Object.entries(acc!).map(([k, g]) => [k, tf.div(g, parts)])),
+    );
     tf.dispose(Object.values(acc!));
     opt.applyGradients(mean);
     tf.dispose(Object.values(mean));
@@ -83,13 +109,18 @@ async function tfjsImagesPerSecond(spec: ModelSpec, micro: number): Promise<{ ip
   };
   step();
   if (profile) {
-    const info = await tf.profile(() => { step(); });
+    const info = await tf.profile(() => {
+      step();
+    });
     const byKernel = new Map<string, number>();
-    for (const k of info.kernels) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + (k.kernelTimeMs as number));
+    for (const k of info.kernels)
+      byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + (k.kernelTimeMs as number));
     const total = [...byKernel.values()].reduce((a, b) => a + b, 0);
     console.log(`  profile (${spec.name}): ${total.toFixed(0)} ms in kernels`);
     for (const [name, ms] of [...byKernel].sort((a, b) => b[1] - a[1]).slice(0, 12)) {
-      console.log(`    ${name.padEnd(28)} ${ms.toFixed(0).padStart(7)} ms  ${((100 * ms) / total).toFixed(1)}%`);
+      console.log(
+        `    ${name.padEnd(28)} ${ms.toFixed(0).padStart(7)} ms  ${((100 * ms) / total).toFixed(1)}%`,
+      );
     }
   }
   const t0 = performance.now();
@@ -102,7 +133,10 @@ async function tfjsImagesPerSecond(spec: ModelSpec, micro: number): Promise<{ ip
   return { ips: (batch * steps) / dt, loss };
 }
 
-function once(w: Worker, kind: string): Promise<{ kind: string; loss?: number; grads?: Float32Array[]; heap?: number }> {
+function once(
+  w: Worker,
+  kind: string,
+): Promise<{ kind: string; loss?: number; grads?: Float32Array[]; heap?: number }> {
   return new Promise((resolve, reject) => {
     const onMsg = (m: { kind: string }) => {
       if (m.kind === kind) {
@@ -116,28 +150,61 @@ function once(w: Worker, kind: string): Promise<{ kind: string; loss?: number; g
   });
 }
 
-async function dataParallelImagesPerSecond(spec: ModelSpec, n: number): Promise<{ ips: number; loss: number; heapMiB: number }> {
+async function dataParallelImagesPerSecond(
+  spec: ModelSpec,
+  n: number,
+): Promise<{ ips: number; loss: number; heapMiB: number }> {
   const model = buildModel(spec);
   const weights = model.getWeights().map((w) => new Float32Array(w.dataSync() as Float32Array));
   model.dispose();
-  const ws = Array.from({ length: n }, () => new Worker(new URL('./dp-worker.ts', import.meta.url), { workerData: { model: spec.name, weights, lr: 0.05 } }));
+  const ws = Array.from(
+    { length: n },
+    () =>
+      new Worker(new URL('./dp-worker.ts', import.meta.url), {
+        workerData: { model: spec.name, weights, lr: 0.05 },
+      }),
+  );
   await Promise.all(ws.map((w) => once(w, 'ready')));
   const share = Math.ceil(batch / n);
   const inputs = ws.map((_, k) => {
     const b = Math.min(share, batch - k * share);
-    const x = tf.tidy(() => tf.randomNormal([b, spec.size, spec.size, spec.inChannels], 0, 1, 'float32', k).dataSync() as Float32Array);
-    return { x: new Float32Array(x), shape: [b, spec.size, spec.size, spec.inChannels], labels: Int32Array.from({ length: b }, (_, i) => i % 10) };
+    const x = tf.tidy(
+      () =>
+        tf
+          .randomNormal([b, spec.size, spec.size, spec.inChannels], 0, 1, 'float32', k)
+          .dataSync() as Float32Array,
+    );
+    return {
+      x: new Float32Array(x),
+      shape: [b, spec.size, spec.size, spec.inChannels],
+      labels: Int32Array.from({ length: b }, (_, i) => i % 10),
+    };
   });
   let heap = 0;
   const step = async () => {
-    const results = await Promise.all(ws.map((w, k) => { const r = once(w, 'grads'); w.postMessage({ kind: 'step', ...inputs[k]! }); return r; }));
+    const results = await Promise.all(
+      ws.map((w, k) => {
+        const r = once(w, 'grads');
+        w.postMessage({ kind: 'step', ...inputs[k]! });
+        return r;
+      }),
+    );
     const avg = results[0]!.grads!.map((g, i) => {
       const out = new Float32Array(g.length);
-      for (const r of results) { const gi = r.grads![i]!; for (let j = 0; j < out.length; j++) out[j]! += gi[j]! / n; }
+      for (const r of results) {
+        const gi = r.grads![i]!;
+        for (let j = 0; j < out.length; j++) out[j]! += gi[j]! / n;
+      }
       return out;
     });
     heap = Math.max(heap, ...results.map((r) => r.heap ?? 0));
-    await Promise.all(ws.map((w) => { const r = once(w, 'applied'); w.postMessage({ kind: 'apply', grads: avg }); return r; }));
+    await Promise.all(
+      ws.map((w) => {
+        const r = once(w, 'applied');
+        w.postMessage({ kind: 'apply', grads: avg });
+        return r;
+      }),
+    );
     sampleRss();
     return results.reduce((a, r) => a + (r.loss ?? 0), 0) / n;
   };
@@ -150,10 +217,27 @@ async function dataParallelImagesPerSecond(spec: ModelSpec, n: number): Promise<
   return { ips: (batch * steps) / dt, loss, heapMiB: heap / 2 ** 20 };
 }
 
-interface TorchResult { model: string; images_per_s: number; threads: number; peak_rss_mb: number }
+interface TorchResult {
+  model: string;
+  images_per_s: number;
+  threads: number;
+  peak_rss_mb: number;
+}
 function torchImagesPerSecond(name: string): TorchResult | undefined {
   const extra = torchThreads ? ['--threads', torchThreads] : [];
-  const r = spawnSync('/usr/bin/python3', [join(here, 'train_step_torch.py'), name, '--steps', String(steps), '--batch', String(batch), ...extra], { encoding: 'utf8' });
+  const r = spawnSync(
+    '/usr/bin/python3',
+    [
+      join(here, 'train_step_torch.py'),
+      name,
+      '--steps',
+      String(steps),
+      '--batch',
+      String(batch),
+      ...extra,
+    ],
+    { encoding: 'utf8' },
+  );
   if (r.status !== 0) {
     console.log(`  PyTorch run failed: ${r.stderr.trim().split('\n').pop() ?? ''}`);
     return undefined;
@@ -166,8 +250,11 @@ async function main() {
   await tf.ready();
   registerWasmTrainingKernels();
   void tfl;
-  console.log(`train step, batch ${batch}, ${steps} timed steps; tfjs ${tf.version_core} wasm (${workers > 1 ? `${workers} worker threads` : '1 thread'}) + @supcon/backends kernels`);
-  const names = which === 'all' ? (['small', 'resnet18'] as const) : ([which] as ('small' | 'resnet18')[]);
+  console.log(
+    `train step, batch ${batch}, ${steps} timed steps; tfjs ${tf.version_core} wasm (${workers > 1 ? `${workers} worker threads` : '1 thread'}) + @supcon/backends kernels`,
+  );
+  const names =
+    which === 'all' ? (['small', 'resnet18'] as const) : ([which] as ('small' | 'resnet18')[]);
   const rows: string[] = [];
   for (const name of names) {
     const spec = MODELS[name];
@@ -175,13 +262,18 @@ async function main() {
     let t: { ips: number; loss: number };
     let heapNote = '';
     if (workers > 1) {
-      console.log(`  ${name}: tfjs data parallel over ${workers} worker threads (${Math.ceil(batch / workers)} images each)`);
+      console.log(
+        `  ${name}: tfjs data parallel over ${workers} worker threads (${Math.ceil(batch / workers)} images each)`,
+      );
       const r = await dataParallelImagesPerSecond(spec, workers);
       t = r;
       heapNote = `${r.heapMiB.toFixed(0)} MiB heap/worker`;
     } else {
       const micro = Number(microFlag || (name === 'resnet18' ? Math.min(batch, 64) : batch));
-      if (micro < batch) console.log(`  ${name}: tfjs runs the batch of ${batch} as ${Math.ceil(batch / micro)} micro-batches of ${micro} (gradients accumulated, one update)`);
+      if (micro < batch)
+        console.log(
+          `  ${name}: tfjs runs the batch of ${batch} as ${Math.ceil(batch / micro)} micro-batches of ${micro} (gradients accumulated, one update)`,
+        );
       t = await tfjsImagesPerSecond(spec, micro);
       heapNote = `${(wasmHeapBytes() / 2 ** 20).toFixed(0)} MiB heap`;
     }
@@ -189,9 +281,13 @@ async function main() {
     rows.push(
       `| ${name.padEnd(8)} | ${t.ips.toFixed(1).padStart(7)} | ${torch ? torch.images_per_s.toFixed(1).padStart(7) : '    n/a'} (${torch?.threads ?? '?'} thr) | ${ratio.toFixed(3)} | ${heapNote}, ${(peakRss / 2 ** 20).toFixed(0)} MiB rss | ${torch ? torch.peak_rss_mb.toFixed(0) : 'n/a'} MiB |`,
     );
-    console.log(`  ${name}: tfjs ${t.ips.toFixed(1)} images/s (loss ${t.loss.toFixed(3)})${torch ? `, PyTorch ${torch.images_per_s.toFixed(1)}, ratio ${ratio.toFixed(3)}` : ''}`);
+    console.log(
+      `  ${name}: tfjs ${t.ips.toFixed(1)} images/s (loss ${t.loss.toFixed(3)})${torch ? `, PyTorch ${torch.images_per_s.toFixed(1)}, ratio ${ratio.toFixed(3)}` : ''}`,
+    );
   }
-  console.log('\n| model    | tfjs img/s | PyTorch img/s | ratio | tfjs peak memory | torch peak rss |');
+  console.log(
+    '\n| model    | tfjs img/s | PyTorch img/s | ratio | tfjs peak memory | torch peak rss |',
+  );
   console.log('| --- | --- | --- | --- | --- | --- |');
   for (const r of rows) console.log(r);
 }

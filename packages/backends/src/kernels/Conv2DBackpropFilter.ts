@@ -41,22 +41,49 @@ type Backend = object;
  * @param dy output gradient [n, outH, outW, outC] float32.
  * @returns TensorInfo [kh, kw, inC, outC] float32 (caller owns it).
  */
-export function conv2dBackpropFilterWasm(x: TensorInfo, dy: TensorInfo, convInfo: backend_util.Conv2DInfo, backend: Backend): TensorInfo {
+export function conv2dBackpropFilterWasm(
+  x: TensorInfo,
+  dy: TensorInfo,
+  convInfo: backend_util.Conv2DInfo,
+  backend: Backend,
+): TensorInfo {
   if (strategy === 'im2col') return conv2dBackpropFilterIm2col(x, dy, convInfo, backend);
-  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = convInfo;
+  const {
+    filterHeight: kh,
+    filterWidth: kw,
+    strideHeight: sh,
+    strideWidth: sw,
+    dilationHeight: dh,
+    dilationWidth: dw,
+  } = convInfo;
   const { outHeight: oh, outWidth: ow } = convInfo;
   const [, h, w] = x.shape as [number, number, number, number];
   const needH = (oh - 1) * sh + (kh - 1) * dh + 1;
   const needW = (ow - 1) * sw + (kw - 1) * dw + 1;
   const { top, left } = convInfo.padInfo;
-  const padded = padOrCrop(x, [[0, 0], [top, needH - h - top], [left, needW - w - left], [0, 0]], backend);
+  const padded = padOrCrop(
+    x,
+    [
+      [0, 0],
+      [top, needH - h - top],
+      [left, needW - w - left],
+      [0, 0],
+    ],
+    backend,
+  );
   const xT = runWasm('Transpose', { x: padded }, { perm: [3, 1, 2, 0] }, backend);
   free(backend, padded);
   const dyT = runWasm('Transpose', { x: dy }, { perm: [1, 2, 0, 3] }, backend);
   const swapped = runWasm(
     'Conv2D',
     { x: xT, filter: dyT },
-    { strides: [dh, dw], pad: 'valid', dataFormat: 'NHWC', dilations: [sh, sw], dimRoundingMode: undefined } as unknown as NamedAttrMap,
+    {
+      strides: [dh, dw],
+      pad: 'valid',
+      dataFormat: 'NHWC',
+      dilations: [sh, sw],
+      dimRoundingMode: undefined,
+    } as unknown as NamedAttrMap,
     backend,
   );
   free(backend, xT, dyT);
@@ -66,14 +93,35 @@ export function conv2dBackpropFilterWasm(x: TensorInfo, dy: TensorInfo, convInfo
 }
 
 /** The im2col + BatchMatMul variant (kept for comparison: `setConv2dBackpropFilterStrategy('im2col')`). */
-function conv2dBackpropFilterIm2col(x: TensorInfo, dy: TensorInfo, convInfo: backend_util.Conv2DInfo, backend: Backend): TensorInfo {
-  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = convInfo;
+function conv2dBackpropFilterIm2col(
+  x: TensorInfo,
+  dy: TensorInfo,
+  convInfo: backend_util.Conv2DInfo,
+  backend: Backend,
+): TensorInfo {
+  const {
+    filterHeight: kh,
+    filterWidth: kw,
+    strideHeight: sh,
+    strideWidth: sw,
+    dilationHeight: dh,
+    dilationWidth: dw,
+  } = convInfo;
   const { outHeight: oh, outWidth: ow, inChannels: ci, outChannels: co } = convInfo;
   const [n, h, w] = x.shape as [number, number, number, number];
   const needH = (oh - 1) * sh + (kh - 1) * dh + 1;
   const needW = (ow - 1) * sw + (kw - 1) * dw + 1;
   const { top, left } = convInfo.padInfo;
-  const padded = padOrCrop(x, [[0, 0], [top, needH - h - top], [left, needW - w - left], [0, 0]], backend);
+  const padded = padOrCrop(
+    x,
+    [
+      [0, 0],
+      [top, needH - h - top],
+      [left, needW - w - left],
+      [0, 0],
+    ],
+    backend,
+  );
   const perImage = oh * ow * kh * kw * ci;
   const chunk = Math.max(1, Math.min(n, Math.floor(im2colMaxFloats / perImage)));
   let acc: TensorInfo | undefined;
@@ -92,17 +140,29 @@ function conv2dBackpropFilterIm2col(x: TensorInfo, dy: TensorInfo, convInfo: bac
               begin: [0, i * dh, j * dw, 0],
               end: [nb, i * dh + (oh - 1) * sh + 1, j * dw + (ow - 1) * sw + 1, ci],
               strides: [1, sh, sw, 1],
-              beginMask: 0, endMask: 0, ellipsisMask: 0, newAxisMask: 0, shrinkAxisMask: 0,
+              beginMask: 0,
+              endMask: 0,
+              ellipsisMask: 0,
+              newAxisMask: 0,
+              shrinkAxisMask: 0,
             },
             backend,
           ),
         );
       }
     }
-    const im2col = cols.length === 1 ? cols[0]! : runWasm('Concat', cols as unknown as Record<string, TensorInfo>, { axis: 3 }, backend);
+    const im2col =
+      cols.length === 1
+        ? cols[0]!
+        : runWasm('Concat', cols as unknown as Record<string, TensorInfo>, { axis: 3 }, backend);
     const a = reshape(im2col, [1, nb * oh * ow, kh * kw * ci], backend);
     const bm = reshape(dyb, [1, nb * oh * ow, co], backend);
-    const part = runWasm('BatchMatMul', { a, b: bm }, { transposeA: true, transposeB: false }, backend);
+    const part = runWasm(
+      'BatchMatMul',
+      { a, b: bm },
+      { transposeA: true, transposeB: false },
+      backend,
+    );
     free(backend, a, bm);
     if (cols.length > 1) free(backend, im2col);
     free(backend, ...cols);
@@ -132,9 +192,18 @@ const kernelFunc: KernelFunc = ({ inputs, attrs, backend }) => {
     filterShape: [number, number, number, number];
   };
   if (dataFormat === 'NCHW') {
-    throw new Error(`Conv2DBackpropFilter (wasm): dataFormat 'NCHW' is not supported; expected 'NHWC'`);
+    throw new Error(
+      `Conv2DBackpropFilter (wasm): dataFormat 'NCHW' is not supported; expected 'NHWC'`,
+    );
   }
-  const convInfo = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode);
+  const convInfo = backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filterShape,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+  );
   checkDyShape('Conv2DBackpropFilter', dy, convInfo.outShape, x.shape, filterShape);
   return conv2dBackpropFilterWasm(x, dy, convInfo, backend);
 };

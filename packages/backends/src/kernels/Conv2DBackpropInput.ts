@@ -30,11 +30,20 @@ export function conv2dBackpropInputWasm(
   const reversed = runWasm('Reverse', { x: filter }, { dims: [0, 1] }, backend);
   const rotated = runWasm('Transpose', { x: reversed }, { perm: [0, 1, 3, 2] }, backend);
   free(backend, reversed);
-  const conv = (input: TensorInfo, pads: [[0, 0], [number, number], [number, number], [0, 0]] | 'valid') =>
+  const conv = (
+    input: TensorInfo,
+    pads: [[0, 0], [number, number], [number, number], [0, 0]] | 'valid',
+  ) =>
     runWasm(
       'Conv2D',
       { x: input, filter: rotated },
-      { strides: [1, 1], pad: pads, dataFormat: 'NHWC', dilations: [dh, dw], dimRoundingMode: undefined } as unknown as NamedAttrMap,
+      {
+        strides: [1, 1],
+        pad: pads,
+        dataFormat: 'NHWC',
+        dilations: [dh, dw],
+        dimRoundingMode: undefined,
+      } as unknown as NamedAttrMap,
       backend,
     );
   const top = ekh - 1 - convInfo.padInfo.top;
@@ -44,14 +53,32 @@ export function conv2dBackpropInputWasm(
     const low = conv(dy, 'valid');
     const spread = zeroInterleave(low, sh, sw, backend);
     free(backend, low, rotated);
-    const dx = padOrCrop(spread, [[0, 0], [top, h - top - spread.shape[1]!], [left, w - left - spread.shape[2]!], [0, 0]], backend);
+    const dx = padOrCrop(
+      spread,
+      [
+        [0, 0],
+        [top, h - top - spread.shape[1]!],
+        [left, w - left - spread.shape[2]!],
+        [0, 0],
+      ],
+      backend,
+    );
     free(backend, spread);
     return dx;
   }
   const spread = zeroInterleave(dy, sh, sw, backend);
   const bottom = h + ekh - 1 - top - spread.shape[1]!;
   const right = w + ekw - 1 - left - spread.shape[2]!;
-  const padded = padOrCrop(spread, [[0, 0], [top, bottom], [left, right], [0, 0]], backend);
+  const padded = padOrCrop(
+    spread,
+    [
+      [0, 0],
+      [top, bottom],
+      [left, right],
+      [0, 0],
+    ],
+    backend,
+  );
   free(backend, spread);
   const dx = conv(padded, 'valid');
   free(backend, padded, rotated);
@@ -68,9 +95,18 @@ const kernelFunc: KernelFunc = ({ inputs, attrs, backend }) => {
     inputShape: [number, number, number, number];
   };
   if (dataFormat === 'NCHW') {
-    throw new Error(`Conv2DBackpropInput (wasm): dataFormat 'NCHW' is not supported; expected 'NHWC'`);
+    throw new Error(
+      `Conv2DBackpropInput (wasm): dataFormat 'NCHW' is not supported; expected 'NHWC'`,
+    );
   }
-  const convInfo = backend_util.computeConv2DInfo(inputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode);
+  const convInfo = backend_util.computeConv2DInfo(
+    inputShape,
+    filter.shape as [number, number, number, number],
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+  );
   checkDyShape('Conv2DBackpropInput', dy, convInfo.outShape, inputShape, filter.shape);
   return conv2dBackpropInputWasm(dy, filter, inputShape, convInfo, backend);
 };

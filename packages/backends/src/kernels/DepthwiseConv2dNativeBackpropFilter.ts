@@ -16,14 +16,38 @@ const kernelFunc: KernelFunc = ({ inputs, attrs, backend }) => {
     filterShape: [number, number, number, number];
   };
   const [kh, kw, ci, m] = filterShape;
-  const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, dilations ?? 1, pad, dimRoundingMode, true);
+  const info = backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filterShape,
+    strides,
+    dilations ?? 1,
+    pad,
+    dimRoundingMode,
+    true,
+  );
   checkDyShape('DepthwiseConv2dNativeBackpropFilter', dy, info.outShape, x.shape, filterShape);
-  const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, outHeight: oh, outWidth: ow } = info;
+  const {
+    strideHeight: sh,
+    strideWidth: sw,
+    dilationHeight: dh,
+    dilationWidth: dw,
+    outHeight: oh,
+    outWidth: ow,
+  } = info;
   const [n, h, w] = x.shape as [number, number, number, number];
   const needH = (oh - 1) * sh + (kh - 1) * dh + 1;
   const needW = (ow - 1) * sw + (kw - 1) * dw + 1;
   const { top, left } = info.padInfo;
-  const padded = padOrCrop(x, [[0, 0], [top, needH - h - top], [left, needW - w - left], [0, 0]], backend);
+  const padded = padOrCrop(
+    x,
+    [
+      [0, 0],
+      [top, needH - h - top],
+      [left, needW - w - left],
+      [0, 0],
+    ],
+    backend,
+  );
   const rows = n * oh * ow;
   const dy3 = reshape(dy, [rows, ci, m], backend);
   const taps: TensorInfo[] = [];
@@ -36,7 +60,11 @@ const kernelFunc: KernelFunc = ({ inputs, attrs, backend }) => {
           begin: [0, i * dh, j * dw, 0],
           end: [n, i * dh + (oh - 1) * sh + 1, j * dw + (ow - 1) * sw + 1, ci],
           strides: [1, sh, sw, 1],
-          beginMask: 0, endMask: 0, ellipsisMask: 0, newAxisMask: 0, shrinkAxisMask: 0,
+          beginMask: 0,
+          endMask: 0,
+          ellipsisMask: 0,
+          newAxisMask: 0,
+          shrinkAxisMask: 0,
         },
         backend,
       );
@@ -47,7 +75,12 @@ const kernelFunc: KernelFunc = ({ inputs, attrs, backend }) => {
     }
   }
   free(backend, padded, dy3);
-  const stacked = runWasm('Concat', taps as unknown as Record<string, TensorInfo>, { axis: 0 }, backend);
+  const stacked = runWasm(
+    'Concat',
+    taps as unknown as Record<string, TensorInfo>,
+    { axis: 0 },
+    backend,
+  );
   free(backend, ...taps);
   const out = reshape(stacked, [kh, kw, ci, m], backend);
   free(backend, stacked);

@@ -17,7 +17,15 @@ const kernelFunc: KernelFunc = ({ inputs, attrs, backend }) => {
     inputShape: [number, number, number, number];
   };
   const [kh, kw, ci, m] = filter.shape as [number, number, number, number];
-  const info = backend_util.computeConv2DInfo(inputShape, [kh, kw, ci, m], strides, dilations ?? 1, pad, dimRoundingMode, true);
+  const info = backend_util.computeConv2DInfo(
+    inputShape,
+    [kh, kw, ci, m],
+    strides,
+    dilations ?? 1,
+    pad,
+    dimRoundingMode,
+    true,
+  );
   checkDyShape('DepthwiseConv2dNativeBackpropInput', dy, info.outShape, inputShape, filter.shape);
   const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
   const [n, h, w] = inputShape;
@@ -31,14 +39,24 @@ const kernelFunc: KernelFunc = ({ inputs, attrs, backend }) => {
   const left = ekw - 1 - info.padInfo.left;
   const padded = padOrCrop(
     spread,
-    [[0, 0], [top, h + ekh - 1 - top - spread.shape[1]!], [left, w + ekw - 1 - left - spread.shape[2]!], [0, 0]],
+    [
+      [0, 0],
+      [top, h + ekh - 1 - top - spread.shape[1]!],
+      [left, w + ekw - 1 - left - spread.shape[2]!],
+      [0, 0],
+    ],
     backend,
   );
   free(backend, spread);
   const full = runWasm(
     'DepthwiseConv2dNative',
     { x: padded, filter: rotated },
-    { strides: [1, 1], pad: 'valid', dilations: [dh, dw], dimRoundingMode: undefined } as unknown as NamedAttrMap,
+    {
+      strides: [1, 1],
+      pad: 'valid',
+      dilations: [dh, dw],
+      dimRoundingMode: undefined,
+    } as unknown as NamedAttrMap,
     backend,
   );
   free(backend, padded, rotated);

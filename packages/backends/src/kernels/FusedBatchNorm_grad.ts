@@ -4,7 +4,18 @@
  * broadcasts a per-channel factor and shares the two channel reductions between the outputs.
  * Mathematically identical to the stock gradient; backend-agnostic (it uses tf ops).
  */
-import { add, FusedBatchNorm, mul, neg, reshape, rsqrt, scalar, sub, sum, tidy } from '@tensorflow/tfjs-core';
+import {
+  add,
+  FusedBatchNorm,
+  mul,
+  neg,
+  reshape,
+  rsqrt,
+  scalar,
+  sub,
+  sum,
+  tidy,
+} from '@tensorflow/tfjs-core';
 import type { GradConfig, NamedAttrMap, Tensor } from '@tensorflow/tfjs-core';
 
 /** Sums `t` over every axis but the last (the channel axis of NHWC), keeping the last. */
@@ -32,7 +43,8 @@ export const fusedBatchNormGradConfig: GradConfig = {
     return {
       x: () => mul(g, scaled),
       mean: () => reshape(neg(mul(sumDy, scaled)), mean.shape),
-      variance: () => reshape(mul(sumDyXc, mul(mul(scaled, mul(inv, inv)), scalar(-0.5))), mean.shape),
+      variance: () =>
+        reshape(mul(sumDyXc, mul(mul(scaled, mul(inv, inv)), scalar(-0.5))), mean.shape),
       scale: () => reshape(mul(sumDyXc, inv), mean.shape),
       offset: () => reshape(sumDy, mean.shape),
     };

@@ -14,7 +14,11 @@ function rand(n: number, seed: number): Float32Array {
   const out = new Float32Array(n);
   let s = seed >>> 0 || 1;
   for (let i = 0; i < n; i++) {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
     out[i] = (s / 4294967296) * 2 - 1;
   }
   return out;
@@ -30,7 +34,9 @@ async function runOn(
 ): Promise<{ values: Float32Array; shape: number[]; leaked: number }> {
   await tf.setBackend(backend);
   const before = tf.memory().numTensors;
-  const ts = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, tf.tensor(v.values, v.shape)]));
+  const ts = Object.fromEntries(
+    Object.entries(inputs).map(([k, v]) => [k, tf.tensor(v.values, v.shape)]),
+  );
   const out = tf.engine().runKernel(kernel, ts, attrs as tf.NamedAttrMap) as tf.Tensor;
   const values = (await out.data()) as Float32Array;
   const shape = out.shape;
@@ -57,7 +63,13 @@ beforeAll(async () => {
   registerWasmTrainingKernels();
 });
 
-interface ConvCase { x: Shape4; k: [number, number]; co: number; strides: [number, number]; pad: Pad }
+interface ConvCase {
+  x: Shape4;
+  k: [number, number];
+  co: number;
+  strides: [number, number];
+  pad: Pad;
+}
 const convCases: ConvCase[] = [
   { x: [1, 5, 5, 1], k: [3, 3], co: 1, strides: [1, 1], pad: 'same' },
   { x: [2, 7, 6, 3], k: [3, 3], co: 4, strides: [1, 1], pad: 'valid' },
@@ -66,10 +78,43 @@ const convCases: ConvCase[] = [
   { x: [1, 8, 9, 3], k: [5, 5], co: 2, strides: [1, 1], pad: 'same' },
   { x: [2, 8, 8, 3], k: [1, 1], co: 6, strides: [2, 2], pad: 'valid' },
   { x: [2, 7, 7, 4], k: [1, 1], co: 3, strides: [2, 2], pad: 'same' },
-  { x: [1, 7, 6, 2], k: [1, 1], co: 2, strides: [3, 2], pad: [[0, 0], [1, 0], [0, 1], [0, 0]] },
+  {
+    x: [1, 7, 6, 2],
+    k: [1, 1],
+    co: 2,
+    strides: [3, 2],
+    pad: [
+      [0, 0],
+      [1, 0],
+      [0, 1],
+      [0, 0],
+    ],
+  },
   { x: [2, 10, 9, 2], k: [4, 3], co: 3, strides: [3, 2], pad: 'same' },
-  { x: [2, 6, 7, 3], k: [3, 3], co: 2, strides: [1, 1], pad: [[0, 0], [1, 2], [0, 1], [0, 0]] },
-  { x: [1, 9, 8, 2], k: [3, 3], co: 3, strides: [2, 2], pad: [[0, 0], [2, 0], [1, 1], [0, 0]] },
+  {
+    x: [2, 6, 7, 3],
+    k: [3, 3],
+    co: 2,
+    strides: [1, 1],
+    pad: [
+      [0, 0],
+      [1, 2],
+      [0, 1],
+      [0, 0],
+    ],
+  },
+  {
+    x: [1, 9, 8, 2],
+    k: [3, 3],
+    co: 3,
+    strides: [2, 2],
+    pad: [
+      [0, 0],
+      [2, 0],
+      [1, 1],
+      [0, 0],
+    ],
+  },
   { x: [4, 6, 6, 8], k: [2, 2], co: 8, strides: [2, 2], pad: 1 },
   { x: [5, 4, 4, 16], k: [3, 3], co: 7, strides: [1, 1], pad: 'same' },
 ];
@@ -102,7 +147,7 @@ describe('Conv2DBackpropInput / Conv2DBackpropFilter on wasm match cpu', () => {
       expect(got.leaked).toBe(0);
       expectClose(got.values, ref.values, name);
       // The im2col variant, with the im2col buffer limited to about one image: the batch is split into chunks.
-      const previous = setIm2colMaxFloats(size(fShape) * size(dyShape.slice(1, 3)) / c.co);
+      const previous = setIm2colMaxFloats((size(fShape) * size(dyShape.slice(1, 3))) / c.co);
       const previousStrategy = setConv2dBackpropFilterStrategy('im2col');
       try {
         const chunked = await runOn('wasm', 'Conv2DBackpropFilter', { x, dy }, attrs);
@@ -116,36 +161,73 @@ describe('Conv2DBackpropInput / Conv2DBackpropFilter on wasm match cpu', () => {
   });
 });
 
-interface DwCase { x: Shape4; k: [number, number]; m: number; strides: [number, number]; dilations: [number, number]; pad: Pad }
+interface DwCase {
+  x: Shape4;
+  k: [number, number];
+  m: number;
+  strides: [number, number];
+  dilations: [number, number];
+  pad: Pad;
+}
 const dwCases: DwCase[] = [
   { x: [1, 6, 6, 2], k: [3, 3], m: 1, strides: [1, 1], dilations: [1, 1], pad: 'same' },
   { x: [2, 7, 8, 3], k: [3, 3], m: 2, strides: [2, 2], dilations: [1, 1], pad: 'valid' },
   { x: [2, 9, 9, 2], k: [3, 3], m: 1, strides: [1, 1], dilations: [2, 2], pad: 'same' },
   { x: [3, 10, 8, 4], k: [2, 3], m: 3, strides: [1, 1], dilations: [2, 1], pad: 'valid' },
   { x: [2, 8, 7, 3], k: [3, 3], m: 1, strides: [2, 2], dilations: [1, 1], pad: 'same' },
-  { x: [1, 7, 7, 2], k: [3, 2], m: 2, strides: [1, 1], dilations: [1, 1], pad: [[0, 0], [1, 0], [2, 1], [0, 0]] },
+  {
+    x: [1, 7, 7, 2],
+    k: [3, 2],
+    m: 2,
+    strides: [1, 1],
+    dilations: [1, 1],
+    pad: [
+      [0, 0],
+      [1, 0],
+      [2, 1],
+      [0, 0],
+    ],
+  },
 ];
 
 /** Both depthwise gradients by scattering the forward definition (handles dilations, which tfjs's cpu kernels ignore). */
-function naiveDepthwiseGrads(c: DwCase, x: Float32Array, f: Float32Array, dy: Float32Array, info: tf.backend_util.Conv2DInfo) {
+function naiveDepthwiseGrads(
+  c: DwCase,
+  x: Float32Array,
+  f: Float32Array,
+  dy: Float32Array,
+  info: tf.backend_util.Conv2DInfo,
+) {
   const [n, h, w, ci] = c.x;
   const [kh, kw] = c.k;
   const m = c.m;
-  const { outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
+  const {
+    outHeight: oh,
+    outWidth: ow,
+    strideHeight: sh,
+    strideWidth: sw,
+    dilationHeight: dh,
+    dilationWidth: dw,
+  } = info;
   const dx = new Float32Array(x.length);
   const df = new Float32Array(f.length);
-  for (let b = 0; b < n; b++) for (let r = 0; r < oh; r++) for (let q = 0; q < ow; q++) for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) {
-    const ih = r * sh + i * dh - info.padInfo.top;
-    const iw = q * sw + j * dw - info.padInfo.left;
-    if (ih < 0 || ih >= h || iw < 0 || iw >= w) continue;
-    for (let ch = 0; ch < ci; ch++) for (let k = 0; k < m; k++) {
-      const g = dy[((b * oh + r) * ow + q) * ci * m + ch * m + k]!;
-      const xi = ((b * h + ih) * w + iw) * ci + ch;
-      const fi = ((i * kw + j) * ci + ch) * m + k;
-      dx[xi] += g * f[fi]!;
-      df[fi] += g * x[xi]!;
-    }
-  }
+  for (let b = 0; b < n; b++)
+    for (let r = 0; r < oh; r++)
+      for (let q = 0; q < ow; q++)
+        for (let i = 0; i < kh; i++)
+          for (let j = 0; j < kw; j++) {
+            const ih = r * sh + i * dh - info.padInfo.top;
+            const iw = q * sw + j * dw - info.padInfo.left;
+            if (ih < 0 || ih >= h || iw < 0 || iw >= w) continue;
+            for (let ch = 0; ch < ci; ch++)
+              for (let k = 0; k < m; k++) {
+                const g = dy[((b * oh + r) * ow + q) * ci * m + ch * m + k]!;
+                const xi = ((b * h + ih) * w + iw) * ci + ch;
+                const fi = ((i * kw + j) * ci + ch) * m + k;
+                dx[xi] += g * f[fi]!;
+                df[fi] += g * x[xi]!;
+              }
+          }
   return { dx, df };
 }
 
@@ -153,7 +235,15 @@ describe('DepthwiseConv2dNative gradients on wasm match cpu and a naive loop', (
   dwCases.forEach((c, idx) => {
     const name = `x=${c.x.join('x')} k=${c.k.join('x')} m=${c.m} s=${c.strides.join(',')} d=${c.dilations.join(',')} pad=${JSON.stringify(c.pad)}`;
     const fShape: Shape4 = [c.k[0], c.k[1], c.x[3], c.m];
-    const info = tf.backend_util.computeConv2DInfo(c.x, fShape, c.strides, c.dilations, c.pad, undefined, true);
+    const info = tf.backend_util.computeConv2DInfo(
+      c.x,
+      fShape,
+      c.strides,
+      c.dilations,
+      c.pad,
+      undefined,
+      true,
+    );
     const x = { shape: c.x, values: rand(size(c.x), 7 + idx) };
     const filter = { shape: fShape, values: rand(size(fShape), 77 + idx) };
     const dy = { shape: info.outShape, values: rand(size(info.outShape), 777 + idx) };
@@ -164,7 +254,11 @@ describe('DepthwiseConv2dNative gradients on wasm match cpu and a naive loop', (
       const got = await runOn('wasm', 'DepthwiseConv2dNativeBackpropInput', { dy, filter }, attrs);
       expect(got.shape).toEqual(c.x);
       expect(got.leaked).toBe(0);
-      expectClose(got.values, naiveDepthwiseGrads(c, x.values, filter.values, dy.values, info).dx, name);
+      expectClose(
+        got.values,
+        naiveDepthwiseGrads(c, x.values, filter.values, dy.values, info).dx,
+        name,
+      );
       if (c.dilations[0] === 1 && c.dilations[1] === 1) {
         const ref = await runOn('cpu', 'DepthwiseConv2dNativeBackpropInput', { dy, filter }, attrs);
         expectClose(got.values, ref.values, name);
@@ -176,7 +270,11 @@ describe('DepthwiseConv2dNative gradients on wasm match cpu and a naive loop', (
       const got = await runOn('wasm', 'DepthwiseConv2dNativeBackpropFilter', { x, dy }, attrs);
       expect(got.shape).toEqual(fShape);
       expect(got.leaked).toBe(0);
-      expectClose(got.values, naiveDepthwiseGrads(c, x.values, filter.values, dy.values, info).df, name);
+      expectClose(
+        got.values,
+        naiveDepthwiseGrads(c, x.values, filter.values, dy.values, info).df,
+        name,
+      );
       if (c.dilations[0] === 1 && c.dilations[1] === 1) {
         const ref = await runOn('cpu', 'DepthwiseConv2dNativeBackpropFilter', { x, dy }, attrs);
         expectClose(got.values, ref.values, name);
@@ -206,12 +304,15 @@ describe('FusedBatchNorm gradient', () => {
       const g = await grads[a]!.data();
       for (const i of [0, 1, 2, base.length - 1]) {
         const eps = 1e-2;
-        const plus = Float32Array.from(base); plus[i] += eps;
-        const minus = Float32Array.from(base); minus[i] -= eps;
-        const f = (vals: Float32Array) => tf.tidy(() => {
-          const xs = args.map((t, k) => (k === a ? tf.tensor(vals, t.shape) : t));
-          return loss(xs[0]!, xs[1]!, xs[2]!, xs[3]!, xs[4]!).dataSync()[0]!;
-        });
+        const plus = Float32Array.from(base);
+        plus[i] += eps;
+        const minus = Float32Array.from(base);
+        minus[i] -= eps;
+        const f = (vals: Float32Array) =>
+          tf.tidy(() => {
+            const xs = args.map((t, k) => (k === a ? tf.tensor(vals, t.shape) : t));
+            return loss(xs[0]!, xs[1]!, xs[2]!, xs[3]!, xs[4]!).dataSync()[0]!;
+          });
         const fd = (f(plus) - f(minus)) / (2 * eps);
         expect(Math.abs(g[i]! - fd)).toBeLessThan(2e-2 * Math.max(1, Math.abs(fd)));
       }
@@ -231,7 +332,9 @@ describe('FusedBatchNorm gradient', () => {
       const before = tf.memory().numTensors;
       const [gx, gg] = tf.grads((a: tf.Tensor, g: tf.Tensor) => {
         const { mean, variance } = tf.moments(a, [0, 1, 2]);
-        return tf.sum(tf.mul(tf.batchNorm(a as tf.Tensor4D, mean, variance, tf.zerosLike(g), g, 1e-3), w));
+        return tf.sum(
+          tf.mul(tf.batchNorm(a as tf.Tensor4D, mean, variance, tf.zerosLike(g), g, 1e-3), w),
+        );
       })([x, gamma]);
       expect(tf.memory().numTensors - before).toBe(2);
       const out = [await gx!.data(), await gg!.data()] as Float32Array[];
@@ -248,15 +351,24 @@ describe('FusedBatchNorm gradient', () => {
     const refX = new Float32Array(size(shape));
     const refG = new Float32Array(c);
     for (let ch = 0; ch < c; ch++) {
-      let mu = 0; for (let i = 0; i < p; i++) mu += xs[i * c + ch]!; mu /= p;
-      let v = 0; for (let i = 0; i < p; i++) v += (xs[i * c + ch]! - mu) ** 2; v /= p;
+      let mu = 0;
+      for (let i = 0; i < p; i++) mu += xs[i * c + ch]!;
+      mu /= p;
+      let v = 0;
+      for (let i = 0; i < p; i++) v += (xs[i * c + ch]! - mu) ** 2;
+      v /= p;
       const inv = 1 / Math.sqrt(v + 1e-3);
-      let sdy = 0; let sdyx = 0;
-      for (let i = 0; i < p; i++) { const xh = (xs[i * c + ch]! - mu) * inv; sdy += ws[i * c + ch]!; sdyx += ws[i * c + ch]! * xh; }
+      let sdy = 0;
+      let sdyx = 0;
+      for (let i = 0; i < p; i++) {
+        const xh = (xs[i * c + ch]! - mu) * inv;
+        sdy += ws[i * c + ch]!;
+        sdyx += ws[i * c + ch]! * xh;
+      }
       refG[ch] = sdyx;
       for (let i = 0; i < p; i++) {
         const xh = (xs[i * c + ch]! - mu) * inv;
-        refX[i * c + ch] = (gamma[ch]! * inv / p) * (p * ws[i * c + ch]! - sdy - xh * sdyx);
+        refX[i * c + ch] = ((gamma[ch]! * inv) / p) * (p * ws[i * c + ch]! - sdy - xh * sdyx);
       }
     }
     expectClose(got[0]!, refX, 'dx');
@@ -270,7 +382,9 @@ describe('wasm heap guard', () => {
     await tf.setBackend('wasm');
     const before = tf.memory().numTensors;
     // 1.1e9 float32 = 4.4 GB: past the wasm32 heap (without the guard the size wraps to ~105 MB).
-    expect(() => tf.fill([1100, 1000, 1000], 0)).toThrow(/out of memory allocating 4196 MiB .*limit 4096 MiB.*batch size/);
+    expect(() => tf.fill([1100, 1000, 1000], 0)).toThrow(
+      /out of memory allocating 4196 MiB .*limit 4096 MiB.*batch size/,
+    );
     expect(tf.memory().numTensors).toBe(before);
     // The backend still works afterwards.
     const sum = tf.tidy(() => tf.add(tf.scalar(1), tf.scalar(2)));
@@ -284,24 +398,43 @@ describe('a residual conv-BN-ReLU network trains on wasm', () => {
     await tf.setBackend('cpu');
     const input = tfl.input({ shape: [8, 8, 2] });
     const conv = (filters: number, kernelSize: number, strides: number) =>
-      tfl.layers.conv2d({ filters, kernelSize, strides, padding: 'same', useBias: false, kernelInitializer: tfl.initializers.glorotUniform({ seed: filters * 10 + kernelSize }) });
+      tfl.layers.conv2d({
+        filters,
+        kernelSize,
+        strides,
+        padding: 'same',
+        useBias: false,
+        kernelInitializer: tfl.initializers.glorotUniform({ seed: filters * 10 + kernelSize }),
+      });
     const bn = () => tfl.layers.batchNormalization({ axis: -1, epsilon: 1e-3 });
-    const stem = tfl.layers.reLU().apply(bn().apply(conv(4, 3, 1).apply(input))) as tfl.SymbolicTensor;
+    const stem = tfl.layers
+      .reLU()
+      .apply(bn().apply(conv(4, 3, 1).apply(input))) as tfl.SymbolicTensor;
     const a = tfl.layers.reLU().apply(bn().apply(conv(6, 3, 2).apply(stem)));
     const b = bn().apply(conv(6, 3, 1).apply(a));
     const short = bn().apply(conv(6, 1, 2).apply(stem));
     const sum = tfl.layers.reLU().apply(tfl.layers.add().apply([b, short] as tfl.SymbolicTensor[]));
     const pooled = tfl.layers.globalAveragePooling2d({}).apply(sum);
-    const out = tfl.layers.dense({ units: 3, kernelInitializer: tfl.initializers.glorotUniform({ seed: 7 }) }).apply(pooled) as tfl.SymbolicTensor;
+    const out = tfl.layers
+      .dense({ units: 3, kernelInitializer: tfl.initializers.glorotUniform({ seed: 7 }) })
+      .apply(pooled) as tfl.SymbolicTensor;
     const model = tfl.model({ inputs: input, outputs: out });
     const xs = rand(4 * 8 * 8 * 2, 42);
     const gradsOn = async (backend: 'cpu' | 'wasm') => {
       await tf.setBackend(backend);
       const x = tf.tensor(xs, [4, 8, 8, 2]);
       const before = tf.memory().numTensors;
-      const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(model.apply(x, { training: true }) as tf.Tensor)) as tf.Scalar);
+      const { value, grads } = tf.variableGrads(
+        () => tf.sum(tf.square(model.apply(x, { training: true }) as tf.Tensor)) as tf.Scalar,
+      );
       expect(tf.memory().numTensors - before).toBe(1 + Object.keys(grads).length);
-      const values = Object.fromEntries(await Promise.all(Object.entries(grads).map(async ([k, g]) => [k, (await g.data()) as Float32Array] as const)));
+      const values = Object.fromEntries(
+        await Promise.all(
+          Object.entries(grads).map(
+            async ([k, g]) => [k, (await g.data()) as Float32Array] as const,
+          ),
+        ),
+      );
       const loss = (await value.data())[0]!;
       tf.dispose([x, value, ...Object.values(grads)]);
       return { values, loss };
@@ -322,11 +455,27 @@ describe('bad input', () => {
     const before = tf.memory().numTensors;
     const x = tf.zeros([2, 6, 6, 3]);
     const dy = tf.zeros([2, 5, 5, 4]);
-    expect(() => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 3, 4] })).toThrow(
+    expect(() =>
+      tf
+        .engine()
+        .runKernel(
+          'Conv2DBackpropFilter',
+          { x, dy },
+          { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 3, 4] },
+        ),
+    ).toThrow(
       'Conv2DBackpropFilter (wasm): dy has shape [2, 5, 5, 4], expected [2, 6, 6, 4] (input [2, 6, 6, 3], filter [3, 3, 3, 4])',
     );
     const w = tf.zeros([3, 3, 3, 4]);
-    expect(() => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, { strides: 1, pad: 'same', dataFormat: 'NCHW', inputShape: [2, 6, 6, 3] })).toThrow(/NCHW/);
+    expect(() =>
+      tf
+        .engine()
+        .runKernel(
+          'Conv2DBackpropInput',
+          { dy, filter: w },
+          { strides: 1, pad: 'same', dataFormat: 'NCHW', inputShape: [2, 6, 6, 3] },
+        ),
+    ).toThrow(/NCHW/);
     tf.dispose([x, dy, w]);
     expect(tf.memory().numTensors).toBe(before);
   });

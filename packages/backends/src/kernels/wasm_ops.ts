@@ -17,7 +17,9 @@ export function runWasm(
 ): TensorInfo {
   const kernel = getKernel(name, 'wasm');
   if (kernel == null) {
-    throw new Error(`@supcon/backends: the wasm kernel '${name}' is not registered (initialise the wasm backend first)`);
+    throw new Error(
+      `@supcon/backends: the wasm kernel '${name}' is not registered (initialise the wasm backend first)`,
+    );
   }
   const out = kernel.kernelFunc({ inputs, attrs, backend: backend as KernelBackend });
   return Array.isArray(out) ? (out[0] as TensorInfo) : out;
@@ -46,7 +48,11 @@ export function slice(x: TensorInfo, begin: number[], size: number[], backend: o
 }
 
 /** Pads (positive) or crops (negative) each axis; returns `x` itself (with an extra reference) when nothing changes. */
-export function padOrCrop(x: TensorInfo, paddings: [number, number][], backend: object): TensorInfo {
+export function padOrCrop(
+  x: TensorInfo,
+  paddings: [number, number][],
+  backend: object,
+): TensorInfo {
   const begin = paddings.map(([b]) => Math.max(0, -b));
   const size = x.shape.map((d, i) => d - begin[i]! - Math.max(0, -paddings[i]![1]));
   const needsCrop = paddings.some(([b, a]) => b < 0 || a < 0);
@@ -68,7 +74,18 @@ export function zeroInterleave(x: TensorInfo, sh: number, sw: number, backend: o
   if (sh === 1 && sw === 1) return reshape(x, x.shape, backend);
   const [n, h, w, c] = x.shape as [number, number, number, number];
   const r6 = reshape(x, [n, h, 1, w, 1, c], backend);
-  const p6 = pad(r6, [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]], backend);
+  const p6 = pad(
+    r6,
+    [
+      [0, 0],
+      [0, 0],
+      [0, sh - 1],
+      [0, 0],
+      [0, sw - 1],
+      [0, 0],
+    ],
+    backend,
+  );
   const out = reshape(p6, [n, h * sh, w * sw, c], backend);
   free(backend, r6, p6);
   return out;
@@ -78,7 +95,13 @@ export function zeroInterleave(x: TensorInfo, sh: number, sw: number, backend: o
  * Throws when `dy` does not have the forward convolution's output shape.
  * @throws Error `KERNEL (wasm): dy has shape [..], expected [..] (input [..], filter [..])`.
  */
-export function checkDyShape(kernel: string, dy: TensorInfo, expected: number[], inShape: number[], filterShape: number[]): void {
+export function checkDyShape(
+  kernel: string,
+  dy: TensorInfo,
+  expected: number[],
+  inShape: number[],
+  filterShape: number[],
+): void {
   if (dy.shape.length !== expected.length || dy.shape.some((d, i) => d !== expected[i])) {
     throw new Error(
       `${kernel} (wasm): dy has shape [${dy.shape.join(', ')}], expected [${expected.join(', ')}] ` +
