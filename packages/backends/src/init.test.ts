@@ -1,9 +1,25 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { BACKEND_NAMES, BackendUnavailableError, initBackend, probeBackends, wasmFeatures } from './index';
+import {
+  BACKEND_NAMES,
+  BackendUnavailableError,
+  initBackend,
+  probeBackends,
+  wasmFeatures,
+} from './index';
 
 /** sum of [[1,2],[3,4]] @ [[1],[1]] = [3, 7] -> 10, computed on whatever backend is active. */
 async function smallResult(): Promise<number> {
-  const y = tf.tidy(() => tf.sum(tf.matMul(tf.tensor2d([[1, 2], [3, 4]]), tf.tensor2d([[1], [1]]))));
+  const y = tf.tidy(() =>
+    tf.sum(
+      tf.matMul(
+        tf.tensor2d([
+          [1, 2],
+          [3, 4],
+        ]),
+        tf.tensor2d([[1], [1]]),
+      ),
+    ),
+  );
   const v = (await y.data())[0];
   y.dispose();
   return v;
@@ -32,13 +48,18 @@ describe('initBackend', () => {
   });
 
   it('an absent tfjs-node gives the install message (real absence)', async () => {
-    await expect(initBackend('tensorflow')).rejects.toThrow(/@tensorflow\/tfjs-node is not installed\. Install it in your app with `npm i @tensorflow\/tfjs-node@\^4\.22\.0`/);
-    await expect(initBackend('tensorflow-gpu')).rejects.toThrow(/tfjs-node-gpu is not installed.*CUDA/);
+    await expect(initBackend('tensorflow')).rejects.toThrow(
+      /@tensorflow\/tfjs-node is not installed\. Install it in your app with `npm i @tensorflow\/tfjs-node@\^4\.22\.0`/,
+    );
+    await expect(initBackend('tensorflow-gpu')).rejects.toThrow(
+      /tfjs-node-gpu is not installed.*CUDA/,
+    );
   });
 
   it('a tfjs-node that fails to load is reported as such (simulated)', async () => {
     const load = (s: string) => {
-      if (s === '@tensorflow/tfjs-node') throw new Error('libtensorflow.so.2: cannot open shared object file');
+      if (s === '@tensorflow/tfjs-node')
+        throw new Error('libtensorflow.so.2: cannot open shared object file');
       return undefined;
     };
     const error = await initBackend('tensorflow', { load }).catch((e: unknown) => e);
@@ -47,11 +68,15 @@ describe('initBackend', () => {
   });
 
   it('a package that registers no backend is reported (simulated)', async () => {
-    await expect(initBackend('tensorflow', { load: () => ({}) })).rejects.toThrow(/registered no 'tensorflow' backend/);
+    await expect(initBackend('tensorflow', { load: () => ({}) })).rejects.toThrow(
+      /registered no 'tensorflow' backend/,
+    );
   });
 
   it('rejects unknown names listing the valid ones', async () => {
-    await expect(initBackend('gpu' as never)).rejects.toThrow(`unknown backend 'gpu': expected one of ${BACKEND_NAMES.map((n) => `'${n}'`).join(', ')}`);
+    await expect(initBackend('gpu' as never)).rejects.toThrow(
+      `unknown backend 'gpu': expected one of ${BACKEND_NAMES.map((n) => `'${n}'`).join(', ')}`,
+    );
   });
 
   it('probes which backend packages are installed', () => {
@@ -63,5 +88,15 @@ describe('initBackend', () => {
       ['cpu', true],
     ]);
     expect(probes[2].version).toBe('4.22.0');
+  });
+});
+
+describe('probeBackends wasm features', () => {
+  it('reports SIMD as the engine validates a SIMD module, and aliases name/available', () => {
+    const wasm = probeBackends().find((p) => p.backend === 'wasm');
+    expect(wasm?.name).toBe('wasm');
+    expect(wasm?.available).toBe(true);
+    // Node 20's V8 supports wasm SIMD; tfjs's Node wasm build runs single-threaded.
+    expect(wasm?.wasm).toEqual({ simd: true, threads: false });
   });
 });

@@ -1,226 +1,284 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { registerWasmTrainingKernels } from './kernels/register';
 
-/** Backends `initBackend` accepts. `'auto'` picks the fastest one that loads. */
+/** Names `initBackend` accepts. `'auto'` picks the fastest backend that loads. */
 export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu', 'auto'] as const;
 /** A name accepted by {@link initBackend}. */
 export type BackendName = (typeof BACKEND_NAMES)[number];
-/** A backend `initBackend` can resolve to (every name but `'auto'`). */
-export type ResolvedBackendName = Exclude<BackendName, 'auto'>;
+/** A backend `initBackend` resolves to (every name but `'auto'`). */
+export type ConcreteBackend = Exclude<BackendName, 'auto'>;
 
 /** The order `'auto'` tries. */
-export const AUTO_ORDER: readonly ResolvedBackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+export const AUTO_ORDER: readonly ConcreteBackend[] = [
+  'tensorflow-gpu',
+  'tensorflow',
+  'wasm',
+  'cpu',
+];
 
-/** The npm package each backend needs, and the tfjs backend name it registers. */
-export const BACKEND_PACKAGES: Readonly<Record<ResolvedBackendName, { pkg: string; tfName: string }>> = {
+const PACKAGES: Readonly<Record<ConcreteBackend, { pkg: string; tfName: string }>> = {
   'tensorflow-gpu': { pkg: '@tensorflow/tfjs-node-gpu', tfName: 'tensorflow' },
   tensorflow: { pkg: '@tensorflow/tfjs-node', tfName: 'tensorflow' },
   wasm: { pkg: '@tensorflow/tfjs-backend-wasm', tfName: 'wasm' },
   cpu: { pkg: '@tensorflow/tfjs-backend-cpu', tfName: 'cpu' },
 };
 
-/** Loads a module by name (a dynamic `import`/`require` that bundlers leave alone). */
-export type ModuleLoader = (specifier: string) => Promise<unknown>;
+const TFJS_RANGE = '^4.22.0';
 
-declare const require: ((id: string) => unknown) | undefined;
+/** Loads a module by name, synchronously (default: Node's `require`, resolved from the app's folder). */
+export type ModuleLoader = (specifier: string) => unknown;
 
-/**
- * The default loader: `require` in CommonJS (the CJS build, jest), otherwise a native
- * `import()` hidden from bundlers, so optional peers such as `@tensorflow/tfjs-node` are
- * never resolved at build time.
- */
-export const defaultModuleLoader: ModuleLoader = async (specifier) => {
-  if (typeof require === 'function') return require(specifier);
-  const dynamicImport = new Function('s', 'return import(s)') as (s: string) => Promise<unknown>;
-  return dynamicImport(specifier);
-};
+declare const require: (((id: string) => unknown) & { resolve(id: string): string }) | undefined;
 
-/** Thrown when a backend's package is absent or fails to load; `message` says how to install it. */
+function nodeRequire(): NodeJS.Require {
+  // CommonJS (the CJS build, jest) has `require`; in ESM one is made for the app's folder, so the
+  // optional peers are resolved where the app installed them. Never a static import: bundlers and
+  // tsup leave these packages alone.
+  if (typeof require === 'function') return require as unknown as NodeJS.Require;
+  return createRequire(path.join(process.cwd(), 'package.json'));
+}
+
+const defaultLoad: ModuleLoader = (specifier) => nodeRequire()(specifier);
+
+/** Thrown when a backend's package is absent, fails to load, or registers no backend. */
 export class BackendUnavailableError extends Error {
   constructor(
-    readonly backend: ResolvedBackendName,
+    /** The backend that was asked for. */
+    readonly backend: ConcreteBackend,
     message: string,
-    readonly cause?: unknown,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
     this.name = 'BackendUnavailableError';
   }
 }
 
-/** Options for {@link initBackend} and {@link probeBackends}. */
+/** Options for {@link initBackend}. */
 export interface InitBackendOptions {
-  /** Module loader (default {@link defaultModuleLoader}); tests inject absent modules through it. */
-  loadModule?: ModuleLoader;
+  /** Module loader (default: Node's `require`); tests pass one to simulate absent or broken packages. */
+  load?: ModuleLoader;
+  /** `'auto'` only: called for each backend it skips, with the reason. */
+  onSkip?: (backend: ConcreteBackend, error: BackendUnavailableError) => void;
 }
 
-function installHint(backend: ResolvedBackendName): string {
-  const { pkg } = BACKEND_PACKAGES[backend];
+function installMessage(backend: ConcreteBackend): string {
+  const { pkg } = PACKAGES[backend];
+  let text = `${pkg} is not installed. Install it in your app with \`npm i ${pkg}@${TFJS_RANGE}\``;
   if (backend === 'tensorflow' || backend === 'tensorflow-gpu') {
-    return (
-      `install it with \`npm i ${pkg}\`. Its install script downloads libtensorflow` +
-      `${backend === 'tensorflow-gpu' ? ' (CUDA build; needs a matching CUDA/cuDNN)' : ''} from storage.googleapis.com, ` +
-      `so it needs network access at install time, and it ships prebuilt binaries only for some ` +
-      `Node versions (check its README; if none fits, use initBackend('wasm'))`
+    text +=
+      '. Its install script downloads libtensorflow' +
+      (backend === 'tensorflow-gpu'
+        ? ' for CUDA (needs an NVIDIA GPU with matching CUDA and cuDNN libraries)'
+        : '') +
+      ' from storage.googleapis.com, so installing needs network access, and prebuilt binaries exist only for' +
+      ' some Node versions and platforms (see its README). Without it, use the wasm backend.';
+  }
+  return text;
+}
+
+function isNotFound(error: unknown, pkg: string): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  // Duck-typed: errors from another realm (jest's module sandbox) fail `instanceof Error`.
+  const message = (error as { message?: unknown } | null)?.message;
+  if (typeof message !== 'string' || !message.includes(`'${pkg}'`)) return false;
+  return (
+    code === 'MODULE_NOT_FOUND' ||
+    code === 'ERR_MODULE_NOT_FOUND' ||
+    /cannot find (module|package)/i.test(message)
+  );
+}
+
+function loadPackage(backend: ConcreteBackend, load: ModuleLoader): unknown {
+  const { pkg } = PACKAGES[backend];
+  try {
+    return load(pkg);
+  } catch (error) {
+    if (isNotFound(error, pkg))
+      throw new BackendUnavailableError(
+        backend,
+        `initBackend('${backend}'): ${installMessage(backend)}`,
+        { cause: error },
+      );
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new BackendUnavailableError(
+      backend,
+      `initBackend('${backend}'): ${pkg} failed to load: ${reason}`,
+      { cause: error },
     );
   }
-  return `install it with \`npm i ${pkg}\``;
 }
 
-function isModuleNotFound(error: unknown, pkg: string): boolean {
-  if (!(error instanceof Error)) return false;
-  const code = (error as { code?: string }).code;
-  return (code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND') && error.message.includes(pkg);
-}
-
-async function loadBackendPackage(backend: ResolvedBackendName, load: ModuleLoader): Promise<unknown> {
-  const { pkg } = BACKEND_PACKAGES[backend];
+async function start(backend: ConcreteBackend, load: ModuleLoader): Promise<void> {
+  loadPackage(backend, load);
+  const { pkg, tfName } = PACKAGES[backend];
+  if (tf.findBackendFactory(tfName) == null && tf.findBackend(tfName) == null) {
+    throw new BackendUnavailableError(
+      backend,
+      `initBackend('${backend}'): ${pkg} loaded but registered no '${tfName}' backend (is it a different @tensorflow/tfjs-core than ${tf.version_core}?)`,
+    );
+  }
+  let ok: boolean;
   try {
-    return await load(pkg);
+    ok = await tf.setBackend(tfName);
   } catch (error) {
-    if (isModuleNotFound(error, pkg)) {
-      throw new BackendUnavailableError(backend, `initBackend: backend '${backend}' needs ${pkg}, which is not installed; ${installHint(backend)}.`, error);
-    }
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new BackendUnavailableError(backend, `initBackend: backend '${backend}': ${pkg} failed to load (${reason}); ${installHint(backend)}.`, error);
+    throw new BackendUnavailableError(
+      backend,
+      `initBackend('${backend}'): the '${tfName}' backend failed to start: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
   }
+  if (!ok)
+    throw new BackendUnavailableError(
+      backend,
+      `initBackend('${backend}'): the '${tfName}' backend failed to start (tf.setBackend returned false; see the warning above)`,
+    );
+  await tf.ready();
+  if (backend === 'wasm') registerWasmTrainingKernels();
 }
 
-function versionOf(mod: unknown, key: string): string | undefined {
-  if (mod !== null && typeof mod === 'object' && key in mod) {
-    const v = (mod as Record<string, unknown>)[key];
-    if (typeof v === 'string') return v;
-    if (v !== null && typeof v === 'object') {
-      const inner = Object.values(v as Record<string, unknown>).find((x) => typeof x === 'string');
-      if (typeof inner === 'string') return inner;
-    }
+/**
+ * Loads and activates a tfjs backend.
+ * - `'tensorflow-gpu'` / `'tensorflow'`: the optional peers `@tensorflow/tfjs-node-gpu` /
+ *   `@tensorflow/tfjs-node` (libtensorflow), loaded at run time, never at import or build time.
+ * - `'wasm'`: `@tensorflow/tfjs-backend-wasm`, then `registerWasmTrainingKernels()` (supcon's
+ *   convolution-gradient and reduction kernels; see `wasmFeatures()` for SIMD/threads).
+ * - `'cpu'`: `@tensorflow/tfjs-backend-cpu` (plain JS; slow, exact reference).
+ * - `'auto'` (default): tries tensorflow-gpu, tensorflow, wasm, cpu in that order.
+ * @returns the backend now in use, never `'auto'`.
+ * @throws Error `unknown backend 'x': expected one of ...` for a bad name;
+ *   {@link BackendUnavailableError} when the named backend's package is absent (with the
+ *   `npm i` command), fails to load, or registers no backend; for `'auto'`, an Error listing
+ *   every backend's reason when none starts.
+ */
+export async function initBackend(
+  name: BackendName = 'auto',
+  options: InitBackendOptions = {},
+): Promise<ConcreteBackend> {
+  if (!(BACKEND_NAMES as readonly unknown[]).includes(name)) {
+    throw new Error(
+      `initBackend: unknown backend '${String(name)}': expected one of ${BACKEND_NAMES.map((n) => `'${n}'`).join(', ')}`,
+    );
   }
-  return undefined;
-}
-
-const VERSION_KEYS: Record<ResolvedBackendName, string> = {
-  'tensorflow-gpu': 'version',
-  tensorflow: 'version',
-  wasm: 'version_wasm',
-  cpu: 'version_cpu',
-};
-
-/** What {@link backendInfo} reports about the active backend. */
-export interface BackendInfo {
-  /** The supcon name of the active backend (`undefined` when tfjs has none of ours active). */
-  name: ResolvedBackendName | undefined;
-  /** tfjs's own backend name (`'tensorflow'`, `'wasm'`, `'cpu'`, ...). */
-  tfBackend: string;
-  /** `@tensorflow/tfjs-core` version. */
-  tfjsVersion: string;
-  /** wasm only: SIMD and multi-threading in use. */
-  wasm?: { simd: boolean; threads: boolean };
-}
-
-let activeName: ResolvedBackendName | undefined;
-
-async function wasmFeatures(): Promise<{ simd: boolean; threads: boolean }> {
-  const flag = async (name: string): Promise<boolean> => {
+  const load = options.load ?? defaultLoad;
+  if (name !== 'auto') {
+    await start(name, load);
+    return name;
+  }
+  const reasons: string[] = [];
+  for (const backend of AUTO_ORDER) {
     try {
-      return Boolean(await tf.env().getAsync(name));
+      await start(backend, load);
+      return backend;
+    } catch (error) {
+      if (!(error instanceof BackendUnavailableError)) throw error;
+      options.onSkip?.(backend, error);
+      reasons.push(`  ${backend}: ${error.message}`);
+    }
+  }
+  throw new Error(`initBackend('auto'): no backend could be started:\n${reasons.join('\n')}`);
+}
+
+/** wasm backend capabilities. */
+export interface WasmFeatures {
+  /** WebAssembly SIMD is supported (and used by the wasm backend). */
+  simd: boolean;
+  /** Multi-threaded wasm is supported (tfjs's Node build runs single-threaded). */
+  threads: boolean;
+}
+
+/**
+ * Whether the wasm backend can use SIMD and threads here (tfjs's `WASM_HAS_SIMD_SUPPORT` and
+ * `WASM_HAS_MULTITHREAD_SUPPORT` flags, which `@tensorflow/tfjs-backend-wasm` defines when
+ * loaded). Both `false` when the wasm package is not loaded. Starts nothing.
+ */
+export async function wasmFeatures(): Promise<WasmFeatures> {
+  const flag = async (key: string): Promise<boolean> => {
+    try {
+      return (await tf.env().getAsync(key)) === true;
     } catch {
       return false;
     }
   };
-  return { simd: await flag('WASM_HAS_SIMD_SUPPORT'), threads: await flag('WASM_HAS_MULTITHREAD_SUPPORT') };
-}
-
-async function activate(backend: ResolvedBackendName, load: ModuleLoader): Promise<void> {
-  await loadBackendPackage(backend, load);
-  const { tfName } = BACKEND_PACKAGES[backend];
-  let ok = false;
-  try {
-    ok = await tf.setBackend(tfName);
-  } catch (error) {
-    throw new BackendUnavailableError(backend, `initBackend: backend '${backend}' loaded but failed to start: ${error instanceof Error ? error.message : String(error)}`, error);
-  }
-  if (!ok) throw new BackendUnavailableError(backend, `initBackend: backend '${backend}' loaded but tf.setBackend('${tfName}') failed (see the warning above)`);
-  await tf.ready();
-  if (backend === 'wasm') registerWasmTrainingKernels();
-  activeName = backend;
-}
-
-/**
- * Loads and activates a tfjs backend. `'tensorflow-gpu'` and `'tensorflow'` need the optional
- * peers `@tensorflow/tfjs-node-gpu` / `@tensorflow/tfjs-node`, loaded dynamically; `'wasm'`
- * needs `@tensorflow/tfjs-backend-wasm` and registers supcon's wasm training kernels
- * (`registerWasmTrainingKernels`); `'cpu'` needs `@tensorflow/tfjs-backend-cpu`.
- * `'auto'` (default) tries tensorflow-gpu, tensorflow, wasm, cpu in that order.
- * @returns the name in use, never `'auto'`.
- * @throws Error listing the valid names for an unknown `name`; {@link BackendUnavailableError}
- *   (with the `npm i ...` command) when the named backend's package is absent or fails to start;
- *   for `'auto'`, an Error listing each backend's failure when none loads.
- */
-export async function initBackend(name: BackendName = 'auto', options: InitBackendOptions = {}): Promise<ResolvedBackendName> {
-  if (!(BACKEND_NAMES as readonly string[]).includes(name)) {
-    throw new Error(`initBackend: unknown backend ${JSON.stringify(name)}; expected one of ${BACKEND_NAMES.map((n) => `'${n}'`).join(', ')}`);
-  }
-  const load = options.loadModule ?? defaultModuleLoader;
-  if (name !== 'auto') {
-    await activate(name, load);
-    return name;
-  }
-  const failures: string[] = [];
-  for (const candidate of AUTO_ORDER) {
-    try {
-      await activate(candidate, load);
-      return candidate;
-    } catch (error) {
-      failures.push(`  ${candidate}: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  }
-  throw new Error(`initBackend('auto'): no backend could be started:\n${failures.join('\n')}`);
-}
-
-/**
- * Describes the active tfjs backend (after {@link initBackend}, or whatever tfjs chose).
- * Starts nothing and loads nothing.
- */
-export async function backendInfo(): Promise<BackendInfo> {
-  const tfBackend = tf.getBackend() ?? '';
-  const name = activeName !== undefined && BACKEND_PACKAGES[activeName].tfName === tfBackend ? activeName : (Object.keys(BACKEND_PACKAGES) as ResolvedBackendName[]).find((b) => b !== 'tensorflow-gpu' && BACKEND_PACKAGES[b].tfName === tfBackend);
-  const info: BackendInfo = { name, tfBackend, tfjsVersion: tf.version_core };
-  if (tfBackend === 'wasm') info.wasm = await wasmFeatures();
-  return info;
+  return {
+    simd: await flag('WASM_HAS_SIMD_SUPPORT'),
+    threads: await flag('WASM_HAS_MULTITHREAD_SUPPORT'),
+  };
 }
 
 /** One row of {@link probeBackends}. */
 export interface BackendProbe {
-  name: ResolvedBackendName;
+  backend: ConcreteBackend;
+  /** Same as `backend`. */
+  name: ConcreteBackend;
   /** The npm package the backend needs. */
   package: string;
-  /** Whether its package loads. */
+  /** Whether the package resolves from the app's folder. */
+  installed: boolean;
+  /** Same as `installed`. */
   available: boolean;
-  /** The package's version, when it loads and says. */
+  /** Its version, when installed. */
   version?: string;
-  /** Why it is unavailable (with the install command). */
+  /** Why not, when not installed (with the install command). */
   error?: string;
-  /** wasm only, when it loads: SIMD and threads support. */
-  wasm?: { simd: boolean; threads: boolean };
+  /** wasm only, when installed: SIMD and threads support (read from tfjs flags when the wasm package is loaded). */
+  wasm?: WasmFeatures;
 }
 
 /**
- * Checks which backends' packages load (for `supcon doctor`), without changing the active
- * backend. Loading a package registers its backend with tfjs (as importing it would).
- * @returns one row per backend in the `'auto'` order.
+ * Which backends' packages are installed and their versions (for `supcon doctor`), in the
+ * `'auto'` order. Only resolves `package.json` files: loads and starts nothing.
  */
-export async function probeBackends(options: InitBackendOptions = {}): Promise<BackendProbe[]> {
-  const load = options.loadModule ?? defaultModuleLoader;
-  const rows: BackendProbe[] = [];
-  for (const name of AUTO_ORDER) {
-    const { pkg } = BACKEND_PACKAGES[name];
+export function probeBackends(): BackendProbe[] {
+  const req = nodeRequire();
+  return AUTO_ORDER.map((backend) => {
+    const { pkg } = PACKAGES[backend];
     try {
-      const mod = await loadBackendPackage(name, load);
-      const row: BackendProbe = { name, package: pkg, available: true, version: versionOf(mod, VERSION_KEYS[name]) };
-      if (name === 'wasm') row.wasm = await wasmFeatures();
-      rows.push(row);
-    } catch (error) {
-      rows.push({ name, package: pkg, available: false, error: error instanceof Error ? error.message : String(error) });
+      const raw = (req(`${pkg}/package.json`) as { version?: unknown }).version;
+      const version = typeof raw === 'string' ? raw : undefined;
+      const row: BackendProbe = {
+        backend,
+        name: backend,
+        package: pkg,
+        installed: true,
+        available: true,
+        version,
+      };
+      if (backend === 'wasm') row.wasm = wasmFeaturesSync();
+      return row;
+    } catch {
+      return {
+        backend,
+        name: backend,
+        package: pkg,
+        installed: false,
+        available: false,
+        error: installMessage(backend),
+      };
+    }
+  });
+}
+
+// A minimal module using SIMD (i32.const 0; i8x16.splat; i8x16.popcnt): validates only where
+// the engine supports WebAssembly SIMD.
+const SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15,
+  253, 98, 11,
+]);
+
+function wasmFeaturesSync(): WasmFeatures {
+  const flags = tf.env().getFlags() as Record<string, unknown>;
+  let simd: boolean;
+  if (typeof flags.WASM_HAS_SIMD_SUPPORT === 'boolean') simd = flags.WASM_HAS_SIMD_SUPPORT;
+  else {
+    try {
+      simd = WebAssembly.validate(SIMD_PROBE);
+    } catch {
+      simd = false;
     }
   }
-  return rows;
+  // tfjs-backend-wasm's Node build is single-threaded unless the flag was evaluated as true.
+  const threads = flags.WASM_HAS_MULTITHREAD_SUPPORT === true;
+  return { simd, threads };
 }
