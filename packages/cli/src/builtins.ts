@@ -4,14 +4,24 @@
  */
 import type { ResolveOptions } from '@supcon/core';
 import { augmentPlugin } from '@supcon/augment';
+import { backbonesPlugin } from '@supcon/backbones';
 import { evalPlugin } from '@supcon/eval';
+import { optimPlugin } from '@supcon/optim';
 
 /** Built-in plugins, in registration order. */
-export const builtinPlugins = [augmentPlugin, evalPlugin] as const;
+export const builtinPlugins = [backbonesPlugin, optimPlugin, augmentPlugin, evalPlugin] as const;
 
-/** Defaults for the parts a config omits. */
+/**
+ * Defaults for the parts a config omits: a small CNN encoder with a 128-d MLP head, the SimCLR
+ * augmentation, SGD (momentum 0.9, weight decay 1e-4 on kernels) with cosine decay, random
+ * batches, two views, and a linear probe plus kNN at the end.
+ */
 export const builtinDefaults: NonNullable<ResolveOptions['defaults']> = {
+  backbone: { type: 'small-cnn' },
+  head: { type: 'mlp', dim: 128 },
   augment: { type: 'simclr' },
+  optimizer: { type: 'sgd', learningRate: 0.05, momentum: 0.9, weightDecay: 1e-4 },
+  schedule: { type: 'cosine' },
   eval: [{ type: 'linear-probe' }, { type: 'knn' }],
   train: { views: 2 },
 };
