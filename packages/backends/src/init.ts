@@ -30,13 +30,17 @@ const TFJS_RANGE = '^4.22.0';
 /** Loads a module by name, synchronously (default: Node's `require`, resolved from the app's folder). */
 export type ModuleLoader = (specifier: string) => unknown;
 
-declare const require: (((id: string) => unknown) & { resolve(id: string): string }) | undefined;
-
 function nodeRequire(): NodeJS.Require {
-  // CommonJS (the CJS build, jest) has `require`; in ESM one is made for the app's folder, so the
-  // optional peers are resolved where the app installed them. Never a static import: bundlers and
-  // tsup leave these packages alone.
-  if (typeof require === 'function') return require as unknown as NodeJS.Require;
+  // CommonJS (the CJS build, jest) has a `module` with its own `require`; in ESM (where `module`
+  // is undefined) one is made for the app's folder, so the optional peers resolve where the app
+  // installed them. `module.require` rather than `require`: bundlers rewrite bare `require` in ESM
+  // output into a stub that throws. Never a static import, so bundlers leave these packages alone.
+  const cjsModule =
+    typeof module === 'object' && module !== null ? (module as { require?: unknown }) : undefined;
+  if (typeof cjsModule?.require === 'function') {
+    const req = cjsModule.require.bind(cjsModule) as (id: string) => unknown;
+    return req as NodeJS.Require;
+  }
   return createRequire(path.join(process.cwd(), 'package.json'));
 }
 
