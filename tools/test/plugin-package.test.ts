@@ -5,7 +5,14 @@ import type { Tree } from '@nx/devkit';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const generator = require('../generators/plugin-package/index.cjs') as (
   tree: Tree,
-  options: { name: string; kind?: string; directory?: string; description?: string; external?: boolean; scope?: string },
+  options: {
+    name: string;
+    kind?: string;
+    directory?: string;
+    description?: string;
+    external?: boolean;
+    scope?: string;
+  },
 ) => Promise<() => void>;
 
 function workspace(): Tree {
@@ -36,24 +43,41 @@ describe('@supcon/tools:plugin-package', () => {
     expect(pkg.exports['.'].require.default).toBe('./dist/index.cjs');
     expect(pkg.peerDependencies['@tensorflow/tfjs-core']).toBe('^4.22.0');
     expect(pkg.dependencies['@supcon/core']).toBe('0.3.0');
-    for (const script of ['build', 'test', 'lint', 'typecheck', 'publint']) expect(typeof pkg.scripts[script]).toBe('string');
+    for (const script of ['build', 'test', 'lint', 'typecheck', 'publint'])
+      expect(typeof pkg.scripts[script]).toBe('string');
     const index = tree.read('packages/my-loss/src/index.ts', 'utf8') ?? '';
     expect(index).toMatch(/losses:\s*\{/);
     expect(index).toMatch(/export const myLossPlugin/);
-    for (const f of ['tsup.config.ts', 'jest.config.cjs', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'src/index.test.ts']) {
+    for (const f of [
+      'tsup.config.ts',
+      'jest.config.cjs',
+      'tsconfig.json',
+      'tsconfig.build.json',
+      'README.md',
+      'src/index.test.ts',
+    ]) {
       expect(tree.exists(`packages/my-loss/${f}`)).toBe(true);
     }
     // relative paths to the workspace root files match the package depth
-    expect(tree.read('packages/my-loss/jest.config.cjs', 'utf8')).toContain('../../jest.preset.cjs');
+    expect(tree.read('packages/my-loss/jest.config.cjs', 'utf8')).toContain(
+      '../../jest.preset.cjs',
+    );
   });
 
   it('uses the kind map key and a caret core range for external packages in another directory', async () => {
     const tree = workspace();
-    await generator(tree, { name: 'flip', kind: 'augmentation', directory: 'libs/deep/flip', external: true });
+    await generator(tree, {
+      name: 'flip',
+      kind: 'augmentation',
+      directory: 'libs/deep/flip',
+      external: true,
+    });
     const pkg = readJson(tree, 'libs/deep/flip/package.json');
     expect(pkg.dependencies['@supcon/core']).toBe('^0.3.0');
     expect(tree.read('libs/deep/flip/src/index.ts', 'utf8')).toMatch(/augmentations:\s*\{/);
-    expect(tree.read('libs/deep/flip/jest.config.cjs', 'utf8')).toContain('../../../jest.preset.cjs');
+    expect(tree.read('libs/deep/flip/jest.config.cjs', 'utf8')).toContain(
+      '../../../jest.preset.cjs',
+    );
   });
 
   it('refuses an unknown kind, naming the option and the valid kinds', async () => {
@@ -65,6 +89,8 @@ describe('@supcon/tools:plugin-package', () => {
   it('refuses to overwrite an existing package', async () => {
     const tree = workspace();
     await generator(tree, { name: 'dup' });
-    await expect(generator(tree, { name: 'dup' })).rejects.toThrow('packages/dup/package.json already exists');
+    await expect(generator(tree, { name: 'dup' })).rejects.toThrow(
+      'packages/dup/package.json already exists',
+    );
   });
 });
