@@ -1,23 +1,74 @@
-import { definePlugin, defineFactory } from '@supcon/core';
-import { z } from 'zod';
-
-/** Options of the example dataset; every field has a default, so `{ type: 'data-example' }` is enough. */
-export const exampleSchema = z.object({
-  scale: z.number().positive().default(1),
-});
-
 /**
- * The package's plugin: place it in a config's `plugins` list or pass it to `registry.use()`.
- * Importing this module registers nothing.
+ * @supcon/data: dataset readers (IDX for MNIST / Fashion-MNIST), the Fashion-MNIST sample
+ * shipped with the package, seeded stratified subsets, and batches as tensors. Importing
+ * registers nothing.
  */
+import { defineFactory, definePlugin } from '@supcon/core';
+import type { BuildContext, DatasetPart, ImageDataset } from '@supcon/core';
+import { z } from 'zod';
+import { loadFashionMnist, loadFashionMnistSample, loadMnist, stratifiedIndices, subset } from './mnist';
+import type { Split } from './mnist';
+
+export { parseIdx, readIdx, encodeIdx } from './idx';
+export type { IdxArray } from './idx';
+export {
+  loadFashionMnist,
+  loadMnist,
+  loadFashionMnistSample,
+  loadMnistFormat,
+  fashionMnistSamplePath,
+  cacheDir,
+  stratifiedIndices,
+  subset,
+  FASHION_MNIST_CLASSES,
+  MNIST_CLASSES,
+} from './mnist';
+export type { LoadOptions, Split } from './mnist';
+export { batchToTensor } from './tensors';
+
+const sizes = {
+  trainSize: z.number().int().positive().optional(),
+  testSize: z.number().int().positive().optional(),
+};
+
+/** A DatasetPart that loads each split once and takes the seeded stratified subsets asked for. */
+function datasetPart(load: (split: Split) => Promise<ImageDataset>, options: { trainSize?: number; testSize?: number }, context: BuildContext): DatasetPart {
+  const cache = new Map<Split, Promise<ImageDataset>>();
+  return {
+    load(split) {
+      let p = cache.get(split);
+      if (!p) {
+        p = load(split).then((full) => {
+          const size = split === 'train' ? options.trainSize : options.testSize;
+          return size === undefined ? full : subset(full, stratifiedIndices(full.labels, size, context.rng.fork(split)));
+        });
+        cache.set(split, p);
+      }
+      return p;
+    },
+  };
+}
+
+/** The plugin: datasets `fashion-mnist`, `fashion-mnist-sample`, `mnist`. */
 export const dataPlugin = definePlugin({
   name: '@supcon/data',
-  version: '0.0.1',
+  version: '0.1.0',
+  specificationVersion: 'v1',
   datasets: {
-    'data-example': defineFactory({
-      schema: exampleSchema,
-      description: 'Example dataset scaffolded by @supcon/tools:plugin-package; replace it.',
-      create: (options) => ({ scale: options.scale }),
+    'fashion-mnist': defineFactory({
+      schema: z.strictObject({ root: z.string().optional(), sample: z.boolean().default(false), ...sizes }),
+      description: 'Fashion-MNIST from root, the cache or /usr/share/datasets/fashion-mnist (sample: true = the shipped sample)',
+      create: (o, ctx) => datasetPart((split) => (o.sample ? loadFashionMnistSample({ split }) : loadFashionMnist({ root: o.root, split })), o, ctx),
+    }),
+    'fashion-mnist-sample': defineFactory({
+      schema: z.strictObject(sizes),
+      description: 'The Fashion-MNIST sample shipped with @supcon/data (6000 train / 1000 test)',
+      create: (o, ctx) => datasetPart((split) => loadFashionMnistSample({ split }), o, ctx),
+    }),
+    mnist: defineFactory({
+      schema: z.strictObject({ root: z.string().optional(), ...sizes }),
+      description: 'MNIST from root, the cache or /usr/share/datasets/mnist',
+      create: (o, ctx) => datasetPart((split) => loadMnist({ root: o.root, split }), o, ctx),
     }),
   },
 });
