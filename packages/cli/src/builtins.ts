@@ -5,11 +5,14 @@
 import type { ResolveOptions } from '@supcon/core';
 import { augmentPlugin } from '@supcon/augment';
 import { backbonesPlugin } from '@supcon/backbones';
+import { dataPlugin } from '@supcon/data';
 import { evalPlugin } from '@supcon/eval';
+import { lossesPlugin } from '@supcon/losses';
 import { optimPlugin } from '@supcon/optim';
+import { samplersPlugin } from '@supcon/samplers';
 
 /** Built-in plugins, in registration order. */
-export const builtinPlugins = [backbonesPlugin, optimPlugin, augmentPlugin, evalPlugin] as const;
+export const builtinPlugins = [dataPlugin, lossesPlugin, backbonesPlugin, optimPlugin, augmentPlugin, samplersPlugin, evalPlugin] as const;
 
 /**
  * Defaults for the parts a config omits: a small CNN encoder with a 128-d MLP head, the SimCLR
@@ -20,6 +23,7 @@ export const builtinDefaults: NonNullable<ResolveOptions['defaults']> = {
   backbone: { type: 'small-cnn' },
   head: { type: 'mlp', dim: 128 },
   augment: { type: 'simclr' },
+  sampler: { type: 'random', dropLast: true },
   optimizer: { type: 'sgd', learningRate: 0.05, momentum: 0.9, weightDecay: 1e-4 },
   schedule: { type: 'cosine' },
   eval: [{ type: 'linear-probe' }, { type: 'knn' }],
