@@ -3,6 +3,8 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { createRegistry, createRng } from '@supcon/core';
 import reference from './reference.json';
+import { registerWasmTrainingKernels } from '@supcon/backends';
+import { matMulT } from '../src/supcon';
 import { crossEntropyLoss, lossesPlugin, nPairLoss, simclrLoss, supConLoss, tripletLoss } from '../src/index';
 
 const value = (t: tf.Scalar) => {
@@ -132,6 +134,27 @@ for (const backend of ['cpu', 'wasm'] as const) {
     });
   });
 }
+
+describe('wasm fast path (1x1 convolution through XNNPACK)', () => {
+  beforeAll(async () => {
+    await tf.setBackend('wasm');
+    registerWasmTrainingKernels();
+  });
+  it('matMulT equals matMul, and supConLoss still matches the PyTorch reference with gradients', () => {
+    const a = tf.randomNormal([7, 5], 0, 1, 'float32', 11) as tf.Tensor2D;
+    const b = tf.randomNormal([9, 5], 0, 1, 'float32', 12) as tf.Tensor2D;
+    const fast = matMulT(a, b).dataSync();
+    tf.matMul(a, b, false, true).dataSync().forEach((v, i) => expect(fast[i]).toBeCloseTo(v, 4));
+    const c = reference.cases[0];
+    const f = tf.tensor3d(c.features as number[][][]);
+    const labels = tf.tensor1d(c.labels!, 'int32');
+    const opts = { temperature: c.temperature, noPositives: 'zero' as const };
+    expect(value(supConLoss(f, labels, opts))).toBeCloseTo(c.loss, 4);
+    const g = tf.grad((x: tf.Tensor) => supConLoss(x as tf.Tensor3D, labels, opts))(f).dataSync();
+    (c.grad as number[][][]).flat(2).forEach((v, i) => expect(Math.abs(g[i] - v)).toBeLessThan(1e-4 * Math.max(1, Math.abs(v))));
+    tf.dispose([a, b, f, labels]);
+  });
+});
 
 describe('argument checks name the argument', () => {
   beforeAll(() => tf.setBackend('cpu'));

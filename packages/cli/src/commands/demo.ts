@@ -16,7 +16,7 @@ export function demoConfigs(options: { epochs: number; out: string; backend: str
     seed: 0,
     backend: options.backend,
     data: { type: 'fashion-mnist-sample' },
-    backbone: { type: 'small-cnn' },
+    backbone: { type: 'small-cnn', channels: [16, 32, 64] },
     augment: { type: 'simclr', scale: [0.5, 1], colorJitter: false, grayscaleProbability: 0 },
     sampler: { type: 'random', dropLast: true },
     schedule: { type: 'cosine', warmupEpochs: 0 },

@@ -1,0 +1,57 @@
+/**
+ * supConLoss forward + backward at batch 1024, 2 views, dim 128 (the hot path of a training
+ * step), on tfjs's wasm and cpu backends and in PyTorch (one thread), side by side in one run.
+ *   cd packages/losses && npm run bench
+ */
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import { supConLoss } from '@supcon/losses';
+import { registerWasmTrainingKernels } from '@supcon/backends';
+
+const [B, V, D] = [1024, 2, 128];
+
+async function time(backend: string, reps: number): Promise<{ ms: number; peakMiB: number }> {
+  await tf.setBackend(backend);
+  await tf.ready();
+  if (backend === 'wasm') registerWasmTrainingKernels();
+  const f = tf.tidy(() => {
+    const x = tf.randomNormal([B, V, D], 0, 1, 'float32', 1);
+    return tf.div(x, tf.norm(x, 'euclidean', -1, true)) as tf.Tensor3D;
+  });
+  const labels = tf.tensor1d(Int32Array.from({ length: B }, (_, i) => (i * 7919) % 100), 'int32');
+  const step = () => {
+    const g = tf.grad((x: tf.Tensor) => supConLoss(x as tf.Tensor3D, labels))(f);
+    g.dataSync();
+    g.dispose();
+  };
+  step(); // warm-up
+  const times: number[] = [];
+  let peak = 0;
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    const info = await tf.profile(step);
+    times.push(performance.now() - t0);
+    peak = Math.max(peak, info.peakBytes);
+  }
+  tf.dispose([f, labels]);
+  times.sort((a, b) => a - b);
+  return { ms: times[Math.floor(times.length / 2)], peakMiB: peak / 2 ** 20 };
+}
+
+async function main() {
+  const torch = JSON.parse(execFileSync('/usr/bin/python3', [path.join(__dirname, 'supcon_torch.py'), '1'], { encoding: 'utf8' }).trim()) as { ms: number };
+  console.log(`supConLoss forward+backward, batch ${B} x ${V} views x dim ${D}`);
+  console.log(`PyTorch (1 thread)      ${torch.ms.toFixed(1)} ms`);
+  for (const [backend, reps] of [['wasm', 5], ['cpu', 2]] as const) {
+    const r = await time(backend, reps);
+    console.log(`tfjs ${backend.padEnd(5)}              ${r.ms.toFixed(1)} ms   ratio ${(r.ms / torch.ms).toFixed(2)}x PyTorch   peak tensor memory ${r.peakMiB.toFixed(0)} MiB`);
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});
