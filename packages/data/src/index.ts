@@ -8,6 +8,7 @@ import type { BuildContext, DatasetPart, ImageDataset } from '@supcon/core';
 import { z } from 'zod';
 import { loadFashionMnist, loadFashionMnistSample, loadMnist, stratifiedIndices, subset } from './mnist';
 import type { Split } from './mnist';
+import { loadCifar10, loadCifar100 } from './cifar';
 
 export { parseIdx, readIdx, encodeIdx } from './idx';
 export type { IdxArray } from './idx';
@@ -25,6 +26,7 @@ export {
 } from './mnist';
 export type { LoadOptions, Split } from './mnist';
 export { batchToTensor } from './tensors';
+export { loadCifar10, loadCifar100, parseCifarRecords, CIFAR10_CLASSES } from './cifar';
 
 const sizes = {
   trainSize: z.number().int().positive().optional(),
@@ -49,7 +51,7 @@ function datasetPart(load: (split: Split) => Promise<ImageDataset>, options: { t
   };
 }
 
-/** The plugin: datasets `fashion-mnist`, `fashion-mnist-sample`, `mnist`. */
+/** The plugin: datasets `fashion-mnist`, `fashion-mnist-sample`, `mnist`, `cifar10`, `cifar100`. */
 export const dataPlugin = definePlugin({
   name: '@supcon/data',
   version: '0.1.0',
@@ -69,6 +71,16 @@ export const dataPlugin = definePlugin({
       schema: z.strictObject({ root: z.string().optional(), ...sizes }),
       description: 'MNIST from root, the cache or /usr/share/datasets/mnist',
       create: (o, ctx) => datasetPart((split) => loadMnist({ root: o.root, split }), o, ctx),
+    }),
+    cifar10: defineFactory({
+      schema: z.strictObject({ root: z.string().optional(), ...sizes }),
+      description: 'CIFAR-10 binary batches from root, the cache or /usr/share/datasets/cifar10',
+      create: (o, ctx) => datasetPart((split) => loadCifar10({ root: o.root, split }), o, ctx),
+    }),
+    cifar100: defineFactory({
+      schema: z.strictObject({ root: z.string().optional(), labels: z.enum(['fine', 'coarse']).default('fine'), ...sizes }),
+      description: 'CIFAR-100 binary (train.bin/test.bin), fine (100) or coarse (20) labels',
+      create: (o, ctx) => datasetPart((split) => loadCifar100({ root: o.root, split, labels: o.labels }), o, ctx),
     }),
   },
 });
