@@ -11,7 +11,7 @@ export type { MainIo } from './main';
 export { builtinPlugins, builtinDefaults } from './builtins';
 export { train, evalRun } from './train/run';
 export type { TrainOptions, TrainResult, EvalRunOptions, BackendStarter } from './train/run';
-export { createTrainingTask, stageOf, gatherImages, encodeDataset } from './train/task';
+export { createTrainingTask, stageOf, encodeDataset } from './train/task';
 export type { Stage, TrainingTask, TrainingTaskOptions } from './train/task';
 export { progressHooks } from './train/progress';
 export type { ProgressOptions } from './train/progress';

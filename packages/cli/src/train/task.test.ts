@@ -7,7 +7,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { createRegistry, createRunner, defineFactory, definePlugin, resolveConfig } from '@supcon/core';
 import type { ImageDataset, RunnerHooks, RunnerContext } from '@supcon/core';
 import { z } from 'zod';
-import { createTrainingTask, gatherImages, stageOf } from './task';
+import { createTrainingTask, stageOf } from './task';
 
 /** Two classes of 4x4x1 images: class 0 bright on the left half, class 1 on the right half. */
 function toyDataset(size: number, seed: number): ImageDataset {
@@ -171,17 +171,6 @@ describe('training task', () => {
     expect(stageOf({ input: 'logits', supervised: true })).toBe('ce');
     expect(stageOf({ input: 'embeddings', supervised: false })).toBe('simclr');
     expect(stageOf({ input: 'embeddings', supervised: true })).toBe('supcon');
-  });
-
-  it('gathers uint8 HWC images into [0, 1] floats', () => {
-    const ds = toyDataset(3, 5);
-    const x = gatherImages(ds, [2, 0]);
-    expect(x.shape).toEqual([2, 4, 4, 1]);
-    const values = x.dataSync();
-    expect(values[0]).toBeCloseTo(ds.images[32] / 255, 6);
-    expect(values[16]).toBeCloseTo(ds.images[0] / 255, 6);
-    x.dispose();
-    expect(() => gatherImages(ds, [3])).toThrow(/index 3 is outside the dataset \(size 3\)/);
   });
 
   it('pre-trains with a contrastive loss: loss falls, frozen features separate the classes, no leaks', async () => {

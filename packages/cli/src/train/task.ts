@@ -30,6 +30,7 @@ import type {
   SchedulePart,
   TaskStepInfo,
 } from '@supcon/core';
+import { batchToTensor } from '@supcon/data';
 import { pca2d } from './pca';
 
 export type Stage = 'supcon' | 'simclr' | 'ce';
@@ -40,27 +41,6 @@ export function stageOf(loss: Pick<LossPart, 'input' | 'supervised'>): Stage {
   return loss.supervised ? 'supcon' : 'simclr';
 }
 
-/** uint8 HWC images of `indices` as float32 `[b, h, w, c]` in [0, 1], gathered in one pass. */
-export function gatherImages(dataset: ImageDataset, indices: ArrayLike<number>): tf.Tensor4D {
-  const [h, w, c] = dataset.shape;
-  const size = h * w * c;
-  const out = new Float32Array(indices.length * size);
-  for (let i = 0; i < indices.length; i++) {
-    const index = indices[i];
-    if (!(index >= 0 && index < dataset.size)) throw new RangeError(`gatherImages: index ${index} is outside the dataset (size ${dataset.size})`);
-    const src = dataset.images.subarray(index * size, (index + 1) * size);
-    const base = i * size;
-    for (let j = 0; j < size; j++) out[base + j] = src[j] / 255;
-  }
-  return tf.tensor4d(out, [indices.length, h, w, c]);
-}
-
-function gatherLabels(dataset: ImageDataset, indices: ArrayLike<number>): tf.Tensor1D {
-  const out = new Int32Array(indices.length);
-  for (let i = 0; i < indices.length; i++) out[i] = dataset.labels[indices[i]];
-  return tf.tensor1d(out, 'int32');
-}
-
 /** Encoder features `[n, dim]` of a whole split, computed in batches with the model in inference mode. */
 export function encodeDataset(encoder: tfl.LayersModel, dataset: ImageDataset, batchSize = 256): tf.Tensor2D {
   const parts: tf.Tensor2D[] = [];
@@ -68,8 +48,9 @@ export function encodeDataset(encoder: tfl.LayersModel, dataset: ImageDataset, b
     const indices = Int32Array.from({ length: Math.min(batchSize, dataset.size - start) }, (_, i) => start + i);
     parts.push(
       tf.tidy(() => {
-        const x = gatherImages(dataset, indices);
-        return encoder.apply(x, { training: false }) as tf.Tensor2D;
+        const { images, labels } = batchToTensor(dataset, indices);
+        labels.dispose();
+        return encoder.apply(images, { training: false }) as tf.Tensor2D;
       }),
     );
   }
@@ -159,8 +140,7 @@ export function createTrainingTask(options: TrainingTaskOptions = {}): TrainingT
       const started = performance.now();
       const rng = context.rng('augment');
       const value = tf.tidy(() => {
-        const images = gatherImages(train, batch);
-        const labels = gatherLabels(train, batch);
+        const { images, labels } = batchToTensor(train, batch);
         // View-major: rows [v * b, (v + 1) * b) hold view v of every image.
         const augmented = Array.from({ length: views }, () => augment.apply(images, rng));
         const x = views === 1 ? augmented[0] : tf.concat(augmented, 0);
