@@ -129,6 +129,32 @@ describe('supcon CLI end to end', () => {
     expect(json[0].linearProbeTop1).toBeCloseTo(summary(supconDir).linearProbe.top1, 10);
   }, 300000);
 
+  it('a config of just data, loss and train runs with the defaults (N-pair)', () => {
+    const file = path.join(root, 'minimal.yaml');
+    const out = path.join(root, 'runs', 'minimal');
+    writeFileSync(file, `data: { type: fashion-mnist-sample, trainSize: 200, testSize: 100 }\nloss: { type: npair }\ntrain: { epochs: 1, batchSize: 50 }\nbackend: wasm\nout: ${JSON.stringify(out)}\n`);
+    const r = supcon(['train', '--config', file, '--no-report']);
+    expect(r.code).toBe(0);
+    const s = summary(out);
+    expect(s.stage).toBe('supcon');
+    expect(Number.isFinite(s.finalLoss)).toBe(true);
+    expect(Object.keys(s.eval)).toEqual(['linearProbe', 'knn']);
+    const c = JSON.parse(readFileSync(path.join(out, 'config.json'), 'utf8'));
+    expect(c.backbone.type).toBe('small-cnn');
+    expect(c.sampler.type).toBe('random');
+  }, 300000);
+
+  it('triplet with an m-per-class sampler, and SimCLR without labels', () => {
+    const t = path.join(root, 'runs', 'triplet');
+    const file = config('triplet', { type: 'triplet', mining: 'semi-hard' }, { sampler: { type: 'm-per-class', m: 5 }, train: { epochs: 1, batchSize: 50, views: 2 }, eval: [{ type: 'knn', k: 5 }] });
+    expect(supcon(['train', '--config', file, '--no-report']).code).toBe(0);
+    expect(summary(t).stage).toBe('supcon');
+    const sc = path.join(root, 'runs', 'simclr');
+    expect(supcon(['train', '--config', config('simclr', { type: 'simclr' }, { train: { epochs: 1, batchSize: 50, views: 2 }, eval: [{ type: 'knn', k: 5 }] }), '--no-report']).code).toBe(0);
+    expect(summary(sc).stage).toBe('simclr');
+    expect(summary(sc).knn.top1).toBeGreaterThan(0.1);
+  }, 300000);
+
   it('errors are clear: unknown run folder, bad resume', () => {
     const r = supcon(['report', '--run', path.join(root, 'nope')]);
     expect(r.code).toBe(1);
