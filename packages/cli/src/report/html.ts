@@ -29,7 +29,9 @@ function lossChart(run: RunArtifacts): string | undefined {
   const steps = run.metrics.filter((m) => m.kind === 'step' && typeof m.loss === 'number' && typeof m.globalStep === 'number');
   const epochs = run.metrics.filter((m) => m.kind === 'epoch' && typeof m.loss === 'number');
   if (steps.length === 0 && epochs.length === 0) return undefined;
-  const stepsPerEpoch = numberAt(run.summary, 'stepsPerEpoch');
+  // An epoch's point sits at its last step.
+  const lastStep = new Map<number, number>();
+  for (const m of steps) if (typeof m.epoch === 'number') lastStep.set(m.epoch, Math.max(lastStep.get(m.epoch) ?? 0, m.globalStep!));
   const series: EChartsOption['series'] = [];
   if (steps.length) {
     series.push({ name: 'step loss', type: 'line', showSymbol: false, lineStyle: { width: 1 }, data: steps.map((m) => [m.globalStep!, m.loss!]) });
@@ -38,7 +40,7 @@ function lossChart(run: RunArtifacts): string | undefined {
     series.push({
       name: 'epoch mean loss',
       type: 'line',
-      data: epochs.map((m) => [stepsPerEpoch ? (m.epoch! + 1) * stepsPerEpoch - 1 : m.epoch!, m.loss!]),
+      data: epochs.map((m) => [lastStep.get(m.epoch!) ?? m.epoch!, m.loss!]),
     });
   }
   return renderChart({
@@ -46,7 +48,7 @@ function lossChart(run: RunArtifacts): string | undefined {
     tooltip: {},
     legend: { top: 28, right: 10 },
     grid: { top: 60, left: 60, right: 20, bottom: 40 },
-    xAxis: { type: 'value', name: stepsPerEpoch || steps.length ? 'step' : 'epoch', nameLocation: 'middle', nameGap: 25 },
+    xAxis: { type: 'value', name: steps.length ? 'step' : 'epoch', nameLocation: 'middle', nameGap: 25 },
     yAxis: { type: 'value', scale: true, name: 'loss' },
     series,
   });

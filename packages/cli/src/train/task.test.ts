@@ -179,6 +179,10 @@ describe('training task', () => {
     expect(task.stage).toBe('supcon');
     expect(summary.epochLoss[5]).toBeLessThan(summary.epochLoss[0]);
     expect((summary.eval.centroid as { top1: number }).top1).toBe(1);
+    // The per-epoch monitor (20-NN on frozen features) lands in the epoch lines; separable toy data ends at 1.
+    const epochs = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.kind === 'epoch');
+    expect(epochs).toHaveLength(6);
+    expect(epochs[5].monitorKnnTop1).toBe(1);
     const map = JSON.parse(readFileSync(join(out, 'embedding-map.json'), 'utf8'));
     expect(map.points).toHaveLength(10);
     expect(map.labels).toEqual([0, 1, 1, 0, 0, 1, 1, 0, 0, 1].map((_, i) => Math.floor((i * 16) / 10) % 2));

@@ -62,6 +62,11 @@ export function encodeDataset(encoder: tfl.LayersModel, dataset: ImageDataset, b
 export interface TrainingTaskOptions {
   /** Name of the tfjs backend in use, for summary.json. */
   backend?: string;
+  /**
+   * After every epoch, a cheap accuracy for the report's curve: 20-NN (cosine) of up to 500 test
+   * images against up to 2000 training images on the frozen features (default on).
+   */
+  monitor?: boolean;
   /** Test images in the report's embedding map (default 2000). */
   mapPoints?: number;
 }
@@ -163,7 +168,9 @@ export function createTrainingTask(options: TrainingTaskOptions = {}): TrainingT
     },
 
     epochEnd() {
-      return { lr: learningRate, imagesPerSecond: trainSeconds > 0 ? imagesSeen / trainSeconds : 0 };
+      const metrics: Record<string, number> = { lr: learningRate, imagesPerSecond: trainSeconds > 0 ? imagesSeen / trainSeconds : 0 };
+      if (options.monitor !== false) metrics.monitorKnnTop1 = monitorAccuracy(encoder, train, test, numClassesOf(train));
+      return metrics;
     },
 
     async evaluate(context: RunnerContext) {
@@ -219,6 +226,36 @@ export function createTrainingTask(options: TrainingTaskOptions = {}): TrainingT
     },
   };
   return task;
+}
+
+function numClassesOf(dataset: ImageDataset): number {
+  return dataset.classes.length;
+}
+
+function evenlySpaced(size: number, n: number): Int32Array {
+  const m = Math.min(size, n);
+  return Int32Array.from({ length: m }, (_, i) => Math.floor((i * size) / m));
+}
+
+/** Top-1 of a cosine 20-NN vote (test subset against a train subset) on the encoder's features. */
+export function monitorAccuracy(encoder: tfl.LayersModel, train: ImageDataset, test: ImageDataset, numClasses: number): number {
+  const trainIdx = evenlySpaced(train.size, 2000);
+  const testIdx = evenlySpaced(test.size, 500);
+  return tf.tidy(() => {
+    const encode = (ds: ImageDataset, idx: Int32Array) => {
+      const { images, labels } = batchToTensor(ds, idx);
+      const f = encoder.apply(images, { training: false }) as tf.Tensor2D;
+      return { f: tf.div(f, tf.add(tf.norm(f, 'euclidean', 1, true), 1e-12)) as tf.Tensor2D, labels };
+    };
+    const a = encode(train, trainIdx);
+    const b = encode(test, testIdx);
+    const k = Math.min(20, trainIdx.length);
+    const { indices } = tf.topk(tf.matMul(b.f, a.f, false, true), k);
+    const neighbourLabels = tf.gather(a.labels, indices);
+    const votes = tf.sum(tf.oneHot(tf.cast(neighbourLabels, 'int32') as tf.Tensor, numClasses), 1);
+    const correct = tf.equal(tf.argMax(votes, 1), b.labels);
+    return tf.mean(tf.cast(correct, 'float32')).dataSync()[0];
+  });
 }
 
 async function writeEmbeddingMap(runDir: string, features: tf.Tensor2D, test: ImageDataset, maxPoints: number): Promise<void> {
