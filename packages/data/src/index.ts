@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { loadFashionMnist, loadFashionMnistSample, loadMnist, stratifiedIndices, subset } from './mnist';
 import type { Split } from './mnist';
 import { loadCifar10, loadCifar100 } from './cifar';
+import { loadImageFolder } from './folder';
 
 export { parseIdx, readIdx, encodeIdx } from './idx';
 export type { IdxArray } from './idx';
@@ -27,6 +28,8 @@ export {
 export type { LoadOptions, Split } from './mnist';
 export { batchToTensor } from './tensors';
 export { loadCifar10, loadCifar100, parseCifarRecords, CIFAR10_CLASSES } from './cifar';
+export { loadImageFolder } from './folder';
+export type { ImageFolderOptions } from './folder';
 
 const sizes = {
   trainSize: z.number().int().positive().optional(),
@@ -51,7 +54,7 @@ function datasetPart(load: (split: Split) => Promise<ImageDataset>, options: { t
   };
 }
 
-/** The plugin: datasets `fashion-mnist`, `fashion-mnist-sample`, `mnist`, `cifar10`, `cifar100`. */
+/** The plugin: datasets `fashion-mnist`, `fashion-mnist-sample`, `mnist`, `cifar10`, `cifar100`, `image-folder`. */
 export const dataPlugin = definePlugin({
   name: '@supcon/data',
   version: '0.1.0',
@@ -81,6 +84,31 @@ export const dataPlugin = definePlugin({
       schema: z.strictObject({ root: z.string().optional(), labels: z.enum(['fine', 'coarse']).default('fine'), ...sizes }),
       description: 'CIFAR-100 binary (train.bin/test.bin), fine (100) or coarse (20) labels',
       create: (o, ctx) => datasetPart((split) => loadCifar100({ root: o.root, split, labels: o.labels }), o, ctx),
+    }),
+    'image-folder': defineFactory({
+      schema: z.strictObject({
+        root: z.string().min(1),
+        testRoot: z.string().min(1).optional(),
+        size: z.tuple([z.number().int().positive(), z.number().int().positive()]).optional(),
+        channels: z.union([z.literal(1), z.literal(3)]).default(3),
+        ...sizes,
+      }),
+      description: 'root/<class>/<image>.png|jpg; test split from testRoot, else a seeded stratified 20% of root',
+      create: (o, ctx) => {
+        let all: ImageDataset | undefined;
+        let split: { train: Int32Array; test: Int32Array } | undefined;
+        const load = async (s: Split): Promise<ImageDataset> => {
+          if (o.testRoot) return loadImageFolder({ root: s === 'train' ? o.root : o.testRoot, size: o.size, channels: o.channels });
+          all ??= loadImageFolder({ root: o.root, size: o.size, channels: o.channels });
+          if (!split) {
+            const test = stratifiedIndices(all.labels, Math.max(1, Math.round(all.size * 0.2)), ctx.rng.fork('image-folder-split'));
+            const inTest = new Set(test);
+            split = { train: Int32Array.from({ length: all.size }, (_, i) => i).filter((i) => !inTest.has(i)), test };
+          }
+          return subset(all, split[s]);
+        };
+        return datasetPart(load, o, ctx);
+      },
     }),
   },
 });
