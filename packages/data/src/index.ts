@@ -29,6 +29,8 @@ export type { LoadOptions, Split } from './mnist';
 export { batchToTensor } from './tensors';
 export { loadCifar10, loadCifar100, parseCifarRecords, CIFAR10_CLASSES } from './cifar';
 export { loadImageFolder } from './folder';
+export { downloadFile } from './download';
+export type { DownloadOptions } from './download';
 export type { ImageFolderOptions } from './folder';
 
 const sizes = {
