@@ -13,7 +13,10 @@ function record(labels: number[], seed: number): Uint8Array {
 const concat = (parts: Uint8Array[]) => {
   const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
   let o = 0;
-  for (const p of parts) (out.set(p, o), (o += p.length));
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
   return out;
 };
 
