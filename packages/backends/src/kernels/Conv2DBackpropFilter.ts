@@ -7,7 +7,7 @@
  */
 import { backend_util, Conv2DBackpropFilter } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
-import { free, padOrCrop, reshape, runWasm, slice, checkDyShape } from './wasm_ops';
+import { free, padToReadExtent, reshape, runWasm, slice, checkDyShape } from './wasm_ops';
 
 /** Default largest im2col buffer (floats, 32 MiB) built at once; larger batches are split into chunks. */
 export const IM2COL_MAX_FLOATS = 1 << 23;
@@ -48,29 +48,8 @@ export function conv2dBackpropFilterWasm(
   backend: Backend,
 ): TensorInfo {
   if (strategy === 'im2col') return conv2dBackpropFilterIm2col(x, dy, convInfo, backend);
-  const {
-    filterHeight: kh,
-    filterWidth: kw,
-    strideHeight: sh,
-    strideWidth: sw,
-    dilationHeight: dh,
-    dilationWidth: dw,
-  } = convInfo;
-  const { outHeight: oh, outWidth: ow } = convInfo;
-  const [, h, w] = x.shape as [number, number, number, number];
-  const needH = (oh - 1) * sh + (kh - 1) * dh + 1;
-  const needW = (ow - 1) * sw + (kw - 1) * dw + 1;
-  const { top, left } = convInfo.padInfo;
-  const padded = padOrCrop(
-    x,
-    [
-      [0, 0],
-      [top, needH - h - top],
-      [left, needW - w - left],
-      [0, 0],
-    ],
-    backend,
-  );
+  const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = convInfo;
+  const padded = padToReadExtent(x, convInfo, backend);
   const xT = runWasm('Transpose', { x: padded }, { perm: [3, 1, 2, 0] }, backend);
   free(backend, padded);
   const dyT = runWasm('Transpose', { x: dy }, { perm: [1, 2, 0, 3] }, backend);
@@ -108,20 +87,9 @@ function conv2dBackpropFilterIm2col(
     dilationWidth: dw,
   } = convInfo;
   const { outHeight: oh, outWidth: ow, inChannels: ci, outChannels: co } = convInfo;
-  const [n, h, w] = x.shape as [number, number, number, number];
-  const needH = (oh - 1) * sh + (kh - 1) * dh + 1;
-  const needW = (ow - 1) * sw + (kw - 1) * dw + 1;
-  const { top, left } = convInfo.padInfo;
-  const padded = padOrCrop(
-    x,
-    [
-      [0, 0],
-      [top, needH - h - top],
-      [left, needW - w - left],
-      [0, 0],
-    ],
-    backend,
-  );
+  const n = x.shape[0];
+  const padded = padToReadExtent(x, convInfo, backend);
+  const [, needH, needW] = padded.shape;
   const perImage = oh * ow * kh * kw * ci;
   const chunk = Math.max(1, Math.min(n, Math.floor(im2colMaxFloats / perImage)));
   let acc: TensorInfo | undefined;

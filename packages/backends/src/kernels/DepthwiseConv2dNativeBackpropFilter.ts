@@ -4,7 +4,7 @@
  */
 import { backend_util, DepthwiseConv2dNativeBackpropFilter } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import { free, padOrCrop, reshape, runWasm, checkDyShape } from './wasm_ops';
+import { free, padToReadExtent, reshape, runWasm, checkDyShape } from './wasm_ops';
 
 const kernelFunc: KernelFunc = ({ inputs, attrs, backend }) => {
   const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
@@ -34,20 +34,8 @@ const kernelFunc: KernelFunc = ({ inputs, attrs, backend }) => {
     outHeight: oh,
     outWidth: ow,
   } = info;
-  const [n, h, w] = x.shape as [number, number, number, number];
-  const needH = (oh - 1) * sh + (kh - 1) * dh + 1;
-  const needW = (ow - 1) * sw + (kw - 1) * dw + 1;
-  const { top, left } = info.padInfo;
-  const padded = padOrCrop(
-    x,
-    [
-      [0, 0],
-      [top, needH - h - top],
-      [left, needW - w - left],
-      [0, 0],
-    ],
-    backend,
-  );
+  const n = x.shape[0];
+  const padded = padToReadExtent(x, info, backend);
   const rows = n * oh * ow;
   const dy3 = reshape(dy, [rows, ci, m], backend);
   const taps: TensorInfo[] = [];

@@ -66,6 +66,40 @@ export function padOrCrop(
   return out;
 }
 
+/** The convolution geometry `padToReadExtent` needs (both Conv2DInfo and depthwise infos have it). */
+export interface ReadExtent {
+  filterHeight: number;
+  filterWidth: number;
+  strideHeight: number;
+  strideWidth: number;
+  dilationHeight: number;
+  dilationWidth: number;
+  outHeight: number;
+  outWidth: number;
+  padInfo: { top: number; left: number };
+}
+
+/**
+ * Pads (or crops) NHWC `x` to exactly the rows and columns a convolution with this geometry reads:
+ * `(out - 1) * stride + (k - 1) * dilation + 1` each way, after the leading `top`/`left` padding.
+ */
+export function padToReadExtent(x: TensorInfo, info: ReadExtent, backend: object): TensorInfo {
+  const [, h, w] = x.shape as [number, number, number, number];
+  const needH = (info.outHeight - 1) * info.strideHeight + (info.filterHeight - 1) * info.dilationHeight + 1;
+  const needW = (info.outWidth - 1) * info.strideWidth + (info.filterWidth - 1) * info.dilationWidth + 1;
+  const { top, left } = info.padInfo;
+  return padOrCrop(
+    x,
+    [
+      [0, 0],
+      [top, needH - h - top],
+      [left, needW - w - left],
+      [0, 0],
+    ],
+    backend,
+  );
+}
+
 /**
  * Inserts `stride - 1` zeros after every row/column of an NHWC tensor (the strided-convolution
  * "dilation" of an output gradient); output is [n, h*sh, w*sw, c] (trailing zeros included).
