@@ -12,11 +12,15 @@ import { simclrLoss, supConLoss } from './supcon';
 
 export { supConLoss, simclrLoss } from './supcon';
 export type { SupConOptions, SimclrOptions } from './supcon';
+export { loadFusedKernel, fusedKernelInfo } from './native/kernel';
 export { tripletLoss, nPairLoss, crossEntropyLoss, pairwiseDistances } from './metric';
 export type { TripletOptions, Distance } from './metric';
 
 function features(input: LossInput, type: string): tf.Tensor3D {
-  if (!input.features) throw new Error(`loss '${type}': needs features [batch, views, dim] (the runner's embedding stage)`);
+  if (!input.features)
+    throw new Error(
+      `loss '${type}': needs features [batch, views, dim] (the runner's embedding stage)`,
+    );
   return input.features;
 }
 
@@ -25,7 +29,11 @@ const temperatures = {
   baseTemperature: z.number().positive().optional(),
   contrastMode: z.enum(['all', 'one']).default('all'),
 };
-const supconSchema = z.strictObject({ ...temperatures, noPositives: z.enum(['exclude', 'zero', 'error']).default('exclude'), normalize: z.boolean().default(false) });
+const supconSchema = z.strictObject({
+  ...temperatures,
+  noPositives: z.enum(['exclude', 'zero', 'error']).default('exclude'),
+  normalize: z.boolean().default(false),
+});
 
 function supconPart(variant: 'out' | 'in') {
   return defineFactory({
@@ -34,7 +42,8 @@ function supconPart(variant: 'out' | 'in') {
     create: (o): LossPart => ({
       input: 'embeddings',
       supervised: true,
-      compute: (input) => supConLoss(features(input, `supcon-${variant}`), input.labels, { ...o, variant }),
+      compute: (input) =>
+        supConLoss(features(input, `supcon-${variant}`), input.labels, { ...o, variant }),
     }),
   });
 }
@@ -42,7 +51,10 @@ function supconPart(variant: 'out' | 'in') {
 /** Rows of `[b, v, d]` view-major as `[v*b, d]`, with labels tiled to match. */
 function flatten(f: tf.Tensor3D, labels: tf.Tensor1D): { x: tf.Tensor2D; y: tf.Tensor1D } {
   const [b, v, d] = f.shape;
-  return { x: tf.reshape(tf.transpose(f, [1, 0, 2]), [v * b, d]) as tf.Tensor2D, y: tf.tile(labels, [v]) as tf.Tensor1D };
+  return {
+    x: tf.reshape(tf.transpose(f, [1, 0, 2]), [v * b, d]) as tf.Tensor2D,
+    y: tf.tile(labels, [v]) as tf.Tensor1D,
+  };
 }
 
 /** The plugin: losses `supcon-out`, `supcon-in`, `simclr`, `triplet`, `npair`, `cross-entropy`. */
@@ -55,8 +67,13 @@ export const lossesPlugin = definePlugin({
     'supcon-in': supconPart('in'),
     simclr: defineFactory({
       schema: z.strictObject(temperatures),
-      description: "SimCLR's NT-Xent: the other views of the same image are the positives (no labels)",
-      create: (o): LossPart => ({ input: 'embeddings', supervised: false, compute: (input) => simclrLoss(features(input, 'simclr'), o) }),
+      description:
+        "SimCLR's NT-Xent: the other views of the same image are the positives (no labels)",
+      create: (o): LossPart => ({
+        input: 'embeddings',
+        supervised: false,
+        compute: (input) => simclrLoss(features(input, 'simclr'), o),
+      }),
     }),
     triplet: defineFactory({
       schema: z.strictObject({
@@ -69,10 +86,11 @@ export const lossesPlugin = definePlugin({
       create: (o): LossPart => ({
         input: 'embeddings',
         supervised: true,
-        compute: (input) => tf.tidy(() => {
-          const { x, y } = flatten(features(input, 'triplet'), input.labels);
-          return tripletLoss(x, y, o);
-        }),
+        compute: (input) =>
+          tf.tidy(() => {
+            const { x, y } = flatten(features(input, 'triplet'), input.labels);
+            return tripletLoss(x, y, o);
+          }),
       }),
     }),
     npair: defineFactory({
@@ -81,17 +99,22 @@ export const lossesPlugin = definePlugin({
       create: (o): LossPart => ({
         input: 'embeddings',
         supervised: true,
-        compute: (input) => tf.tidy(() => {
-          const f = features(input, 'npair');
-          if (f.shape[1] < 2) throw new Error(`loss 'npair': needs 2 views (train.views >= 2), got [${f.shape.join(', ')}]`);
-          const [a, p] = tf.unstack(f, 1);
-          return nPairLoss(a as tf.Tensor2D, p as tf.Tensor2D, o);
-        }),
+        compute: (input) =>
+          tf.tidy(() => {
+            const f = features(input, 'npair');
+            if (f.shape[1] < 2)
+              throw new Error(
+                `loss 'npair': needs 2 views (train.views >= 2), got [${f.shape.join(', ')}]`,
+              );
+            const [a, p] = tf.unstack(f, 1);
+            return nPairLoss(a as tf.Tensor2D, p as tf.Tensor2D, o);
+          }),
       }),
     }),
     'cross-entropy': defineFactory({
       schema: z.strictObject({ labelSmoothing: z.number().min(0).lt(1).default(0) }),
-      description: 'Softmax cross-entropy on a linear classifier (the paper baseline, trained end to end)',
+      description:
+        'Softmax cross-entropy on a linear classifier (the paper baseline, trained end to end)',
       create: (o): LossPart => ({
         input: 'logits',
         supervised: true,
