@@ -3,10 +3,13 @@
  * Fashion-MNIST sample, and seeded stratified subsets.
  */
 import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
 import path from 'node:path';
 import type { ImageDataset, Rng } from '@supcon/core';
+import { cacheDir, obtainDataset } from './fetch';
+import type { DownloadSettings } from './fetch';
 import { readIdx } from './idx';
+
+export { cacheDir };
 
 export const FASHION_MNIST_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 export const MNIST_CLASSES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
@@ -17,11 +20,6 @@ const FILES = {
 } as const;
 
 export type Split = 'train' | 'test';
-
-/** supcon's dataset cache: `$SUPCON_CACHE`, else `~/.cache/supcon`. */
-export function cacheDir(): string {
-  return process.env.SUPCON_CACHE ?? path.join(homedir(), '.cache', 'supcon');
-}
 
 /** Folder of the Fashion-MNIST sample shipped in this package (IDX, gzip). */
 export function fashionMnistSamplePath(): string {
@@ -58,36 +56,37 @@ export async function loadMnistFormat(root: string, split: Split, classes: strin
   return { size: n, shape: [h, w, 1], images: images.data, labels: labels.data, classes: [...classes] };
 }
 
-export interface LoadOptions {
-  /** Folder with the IDX files; default: the cache, then `/usr/share/datasets/<name>`. */
+export interface LoadOptions extends DownloadSettings {
+  /** Folder with the IDX files (never downloads); default: the cache, then `/usr/share/datasets/<name>`. */
   root?: string;
   split: Split;
 }
 
-function locate(name: string, root: string | undefined): string {
+/**
+ * The folder to read: `root`, else the first of the cache and `/usr/share/datasets/<name>` that
+ * holds the split's files, else what `download` allows (see `obtainDataset`).
+ */
+async function locate(name: 'fashion-mnist' | 'mnist', options: LoadOptions): Promise<string> {
+  const { root, split } = options;
   if (root) {
     if (!existsSync(root)) throw new Error(`root: ${root} does not exist`);
     return root;
   }
   const candidates = [path.join(cacheDir(), name), path.join('/usr/share/datasets', name)];
-  const found = candidates.find((dir) => findFile(dir, FILES.train[0]) || findFile(dir, FILES.test[0]));
-  if (!found) {
-    throw new Error(
-      `${name} not found in ${candidates.join(' or ')}. Pass root: '/path/to/${name}', install Debian's dataset-${name} package, ` +
-        `put the IDX files in ${candidates[0]}, or use the shipped sample (dataset type 'fashion-mnist-sample').`,
-    );
-  }
-  return found;
+  const found = candidates.find((dir) => (FILES[split] ?? FILES.train).every((base) => findFile(dir, base)));
+  if (found) return found;
+  const sample = name === 'fashion-mnist' ? `, or use the shipped sample (dataset type 'fashion-mnist-sample')` : '';
+  return obtainDataset(name, candidates, options, `pass root: '/path/to/${name}', install Debian's dataset-${name} package or put the IDX files in ${candidates[0]}${sample}`);
 }
 
-/** Fashion-MNIST (60000 train / 10000 test, 28x28x1, 10 classes). */
+/** Fashion-MNIST (60000 train / 10000 test, 28x28x1, 10 classes); `download` fetches it into the cache when missing. */
 export async function loadFashionMnist(options: LoadOptions): Promise<ImageDataset> {
-  return loadMnistFormat(locate('fashion-mnist', options.root), options.split, FASHION_MNIST_CLASSES);
+  return loadMnistFormat(await locate('fashion-mnist', options), options.split, FASHION_MNIST_CLASSES);
 }
 
-/** MNIST (60000 / 10000, 28x28x1). */
+/** MNIST (60000 / 10000, 28x28x1); `download` fetches it into the cache when missing. */
 export async function loadMnist(options: LoadOptions): Promise<ImageDataset> {
-  return loadMnistFormat(locate('mnist', options.root), options.split, MNIST_CLASSES);
+  return loadMnistFormat(await locate('mnist', options), options.split, MNIST_CLASSES);
 }
 
 /** The shipped, class-stratified Fashion-MNIST sample (6000 train / 1000 test). */
