@@ -10,6 +10,7 @@ import { registerConfigCommands } from './commands/config-commands';
 import { registerDoctorCommand } from './commands/doctor';
 import { registerRunCommands } from './commands/run-commands';
 import { registerDemoCommand } from './commands/demo';
+import { registerDownloadCommand, withDownloadPrompt } from './commands/download';
 import { datasetLocations } from './datasets';
 
 export interface MainIo {
@@ -31,7 +32,7 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
     .configureOutput({ writeOut: (s) => print(s.replace(/\n$/, '')), writeErr: (s) => printError(s.replace(/\n$/, '')) })
     .showHelpAfterError();
   const deps = {
-    plugins: builtinPlugins,
+    plugins: withDownloadPrompt(builtinPlugins),
     defaults: builtinDefaults,
     startBackend: (name: Parameters<typeof initBackend>[0]) => initBackend(name),
     print,
@@ -44,6 +45,7 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
   registerDoctorCommand(program, { print, datasets: datasetLocations });
   registerRunCommands(program, deps);
   registerDemoCommand(program, deps);
+  registerDownloadCommand(program, { print });
   for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: (s) => print(s.replace(/\n$/, '')), writeErr: (s) => printError(s.replace(/\n$/, '')) });
   try {
     await program.parseAsync([...argv], { from: 'user' });
