@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { probeBackends } from '@supcon/backends';
+import { fusedKernelInfo } from '@supcon/losses';
 import * as tf from '@tensorflow/tfjs-core';
 
 export interface DoctorDeps {
@@ -35,6 +36,7 @@ export function registerDoctorCommand(program: Command, deps: DoctorDeps = {}): 
         print(`  ${probe.name.padEnd(15)} ${probe.available ? `ok (${probe.package} ${probe.version ?? ''})` : `unavailable: ${probe.error}`}`);
         if (probe.wasm) print(`  ${''.padEnd(15)} wasm SIMD ${probe.wasm.simd ? 'yes' : 'no'}, threads ${probe.wasm.threads ? 'yes' : 'no (single-threaded in Node)'}`);
       }
+      print(`supConLoss      fused row kernel: ${fusedKernelInfo().available ? 'WebAssembly SIMD' : 'JavaScript fallback (no WebAssembly SIMD)'}`);
       print('datasets:');
       const found = deps.datasets?.() ?? {};
       if (Object.keys(found).length === 0) print('  (none known)');
