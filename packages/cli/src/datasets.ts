@@ -7,6 +7,9 @@ export function datasetLocations(): Record<string, string | undefined> {
     'fashion-mnist (Debian)': '/usr/share/datasets/fashion-mnist',
     'fashion-mnist (cache)': path.join(cacheDir(), 'fashion-mnist'),
     'mnist (Debian)': '/usr/share/datasets/mnist',
+    'mnist (cache)': path.join(cacheDir(), 'mnist'),
+    'cifar10 (cache)': path.join(cacheDir(), 'cifar10', 'cifar-10-batches-bin'),
+    'cifar100 (cache)': path.join(cacheDir(), 'cifar100', 'cifar-100-binary'),
     'fashion-mnist sample': fashionMnistSamplePath(),
   };
 }
