@@ -6,7 +6,8 @@
  *   npm run bench -- --model small --steps 5 --profile
  *
  * Flags: --model small|resnet18|all, --batch N, --steps N, --profile (per-kernel times of one step),
- * --no-torch (skip PyTorch), --torch-threads N, --workers N (data parallel), --micro N (tfjs micro-batch; default 64 for resnet18, else the batch).
+ * --no-torch (skip PyTorch), --torch-threads N, --threads N (XNNPACK threads of the wasm backend, tfjs's
+ * threaded build; default 1), --workers N (data parallel), --micro N (tfjs micro-batch; default 64 for resnet18, else the batch).
  */
 import { spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
@@ -15,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-wasm';
-import { registerWasmTrainingKernels } from '../src/kernels/register';
+import { initBackend, wasmThreadsInUse } from '../src/init';
 import { MODELS, buildModel, contrastiveLoss, type ModelSpec } from './models';
 
 const args = process.argv.slice(2);
@@ -33,6 +34,7 @@ const profile = args.includes('--profile');
 // --workers N: data parallel over N worker threads (one wasm instance each, batch split N ways,
 // gradients averaged on the main thread; each worker's contrastive loss sees its own share).
 const workers = Number(flag('workers', '1'));
+const threads = Number(flag('threads', '1'));
 const torchThreads = flag('torch-threads', '');
 const withTorch = !args.includes('--no-torch');
 const here = dirname(fileURLToPath(import.meta.url));
@@ -121,6 +123,15 @@ async function tfjsImagesPerSecond(
       console.log(
         `    ${name.padEnd(28)} ${ms.toFixed(0).padStart(7)} ms  ${((100 * ms) / total).toFixed(1)}%`,
       );
+    }
+    if (process.env.PROFILE_DETAIL) {
+      const byShape = new Map<string, number>();
+      for (const k of info.kernels) {
+        const key = `${k.name} ${JSON.stringify(k.inputShapes)} -> ${JSON.stringify(k.outputShapes)}`;
+        byShape.set(key, (byShape.get(key) ?? 0) + (k.kernelTimeMs as number));
+      }
+      for (const [key, ms] of [...byShape].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.PROFILE_DETAIL)))
+        console.log(`    ${ms.toFixed(1).padStart(7)} ms  ${key}`);
     }
   }
   const t0 = performance.now();
@@ -246,12 +257,10 @@ function torchImagesPerSecond(name: string): TorchResult | undefined {
 }
 
 async function main() {
-  await tf.setBackend('wasm');
-  await tf.ready();
-  registerWasmTrainingKernels();
+  await initBackend('wasm', { threads });
   void tfl;
   console.log(
-    `train step, batch ${batch}, ${steps} timed steps; tfjs ${tf.version_core} wasm (${workers > 1 ? `${workers} worker threads` : '1 thread'}) + @supcon/backends kernels`,
+    `train step, batch ${batch}, ${steps} timed steps; tfjs ${tf.version_core} wasm (${workers > 1 ? `${workers} worker threads` : `${wasmThreadsInUse()} XNNPACK thread(s)`}) + @supcon/backends kernels`,
   );
   const names =
     which === 'all' ? (['small', 'resnet18'] as const) : ([which] as ('small' | 'resnet18')[]);

@@ -6,6 +6,7 @@ export {
   initBackend,
   probeBackends,
   wasmFeatures,
+  wasmThreadsInUse,
   BackendUnavailableError,
   BACKEND_NAMES,
   AUTO_ORDER,
@@ -19,3 +20,4 @@ export type {
   WasmFeatures,
 } from './init';
 export { registerWasmTrainingKernels, wasmTrainingKernelConfigs } from './kernels/register';
+export { WASM_MAX_THREADS } from './wasm_threads';

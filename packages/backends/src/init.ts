@@ -2,6 +2,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { registerWasmTrainingKernels } from './kernels/register';
+import { prepareWasmThreads, settleWasmThreads, WASM_MAX_THREADS } from './wasm_threads';
+import type { WasmPackage } from './wasm_threads';
 
 /** Names `initBackend` accepts. `'auto'` picks the fastest backend that loads. */
 export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu', 'auto'] as const;
@@ -65,6 +67,13 @@ export interface InitBackendOptions {
   load?: ModuleLoader;
   /** `'auto'` only: called for each backend it skips, with the reason. */
   onSkip?: (backend: ConcreteBackend, error: BackendUnavailableError) => void;
+  /**
+   * wasm only: threads for XNNPACK's convolutions and matrix products (default 1; at most 8).
+   * More than 1 starts tfjs's threaded wasm build, which tfjs itself never uses in Node (see
+   * `wasm_threads.ts`); fixed when the wasm backend first starts in the process. Results are
+   * bitwise those of one thread.
+   */
+  threads?: number;
 }
 
 function installMessage(backend: ConcreteBackend): string {
@@ -114,8 +123,8 @@ function loadPackage(backend: ConcreteBackend, load: ModuleLoader): unknown {
   }
 }
 
-async function start(backend: ConcreteBackend, load: ModuleLoader): Promise<void> {
-  loadPackage(backend, load);
+async function start(backend: ConcreteBackend, load: ModuleLoader, threads?: number): Promise<void> {
+  const exports = loadPackage(backend, load);
   const { pkg, tfName } = PACKAGES[backend];
   if (tf.findBackendFactory(tfName) == null && tf.findBackend(tfName) == null) {
     throw new BackendUnavailableError(
@@ -123,6 +132,8 @@ async function start(backend: ConcreteBackend, load: ModuleLoader): Promise<void
       `initBackend('${backend}'): ${pkg} loaded but registered no '${tfName}' backend (is it a different @tensorflow/tfjs-core than ${tf.version_core}?)`,
     );
   }
+  let restore: (() => void) | undefined;
+  if (backend === 'wasm' && threads !== undefined) restore = prepareThreads(exports, threads);
   let ok: boolean;
   try {
     ok = await tf.setBackend(tfName);
@@ -132,6 +143,8 @@ async function start(backend: ConcreteBackend, load: ModuleLoader): Promise<void
       `initBackend('${backend}'): the '${tfName}' backend failed to start: ${error instanceof Error ? error.message : String(error)}`,
       { cause: error },
     );
+  } finally {
+    restore?.();
   }
   if (!ok)
     throw new BackendUnavailableError(
@@ -139,7 +152,42 @@ async function start(backend: ConcreteBackend, load: ModuleLoader): Promise<void
       `initBackend('${backend}'): the '${tfName}' backend failed to start (tf.setBackend returned false; see the warning above)`,
     );
   await tf.ready();
-  if (backend === 'wasm') registerWasmTrainingKernels();
+  if (backend === 'wasm') {
+    const used = settleWasmThreads(tf.backend());
+    if (threads !== undefined && used !== threads) {
+      throw new BackendUnavailableError(
+        'wasm',
+        `initBackend('wasm', { threads: ${threads} }): the wasm backend runs ${used} thread(s); threads are fixed when it first starts in a process, so call initBackend before anything else uses the wasm backend`,
+      );
+    }
+    registerWasmTrainingKernels();
+  }
+}
+
+/** Sets up tfjs's threaded wasm build in Node when more than one thread is asked for. */
+function prepareThreads(exports: unknown, threads: number): (() => void) | undefined {
+  if (!Number.isInteger(threads) || threads < 1 || threads > WASM_MAX_THREADS) {
+    throw new Error(`initBackend('wasm'): threads must be an integer from 1 to ${WASM_MAX_THREADS}, got ${threads}`);
+  }
+  // Already started (threads fixed), one thread asked for, or not Node: nothing to prepare.
+  if (tf.findBackend('wasm') != null || threads === 1 || typeof process?.versions?.node !== 'string') return undefined;
+  try {
+    // The bundle file only supplies the pthread worker script, the same in any 4.22 install.
+    const cjsModule = typeof module === 'object' && module !== null ? (module as { filename?: unknown }) : undefined;
+    const base = typeof cjsModule?.filename === 'string' ? cjsModule.filename : path.join(process.cwd(), 'package.json');
+    const bundleFile = createRequire(base).resolve(PACKAGES.wasm.pkg);
+    return prepareWasmThreads(threads, exports as WasmPackage, bundleFile, tf.env());
+  } catch (error) {
+    throw new BackendUnavailableError('wasm', `initBackend('wasm', { threads: ${threads} }): ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+/** Threads the started wasm backend uses (1: single-threaded build; 0: wasm not started). */
+export function wasmThreadsInUse(): number {
+  const backend = tf.findBackend('wasm');
+  return backend == null ? 0 : ((backend as unknown as { wasm?: { tfjs?: { getThreadsCount(): number } } }).wasm?.tfjs?.getThreadsCount() ?? 1);
 }
 
 /**
@@ -167,13 +215,13 @@ export async function initBackend(
   }
   const load = options.load ?? defaultLoad;
   if (name !== 'auto') {
-    await start(name, load);
+    await start(name, load, options.threads);
     return name;
   }
   const reasons: string[] = [];
   for (const backend of AUTO_ORDER) {
     try {
-      await start(backend, load);
+      await start(backend, load, options.threads);
       return backend;
     } catch (error) {
       if (!(error instanceof BackendUnavailableError)) throw error;

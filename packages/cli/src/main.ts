@@ -12,6 +12,8 @@ import { registerRunCommands } from './commands/run-commands';
 import { registerDemoCommand } from './commands/demo';
 import { registerDownloadCommand, withDownloadPrompt } from './commands/download';
 import { datasetLocations } from './datasets';
+import { threadCount } from './threads';
+
 
 export interface MainIo {
   print?: (line: string) => void;
@@ -34,7 +36,7 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
   const deps = {
     plugins: withDownloadPrompt(builtinPlugins),
     defaults: builtinDefaults,
-    startBackend: (name: Parameters<typeof initBackend>[0]) => initBackend(name),
+    startBackend: (name: Parameters<typeof initBackend>[0], threads?: number | 'auto') => initBackend(name, { threads: threadCount(threads) }),
     print,
     printError,
     setExitCode: (code: number) => {

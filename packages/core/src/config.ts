@@ -63,6 +63,11 @@ export interface SupconConfigInput<P = Plugin> {
   seed?: number;
   /** tfjs backend (default 'auto'). */
   backend?: BackendName;
+  /**
+   * wasm backend: threads for its convolutions and matrix products, 1 to 8 (default 'auto': the
+   * CPUs Node reports as available, at most 8). Results do not depend on it.
+   */
+  threads?: number | 'auto';
   /** Plugin objects, or module specifiers resolved relative to the config file. */
   plugins?: readonly (Plugin | string)[];
   data?: PartConfigOf<P, 'dataset'>;
@@ -91,6 +96,7 @@ export interface ResolvedConfig {
   name?: string;
   seed: number;
   backend: BackendName;
+  threads: number | 'auto';
   plugins: Plugin[];
   data?: ResolvedPart;
   backbone?: ResolvedPart;

@@ -16,6 +16,9 @@ const baseSchema = z
     name: z.string().min(1).optional(),
     seed: z.number().int({ error: 'expected an integer' }).min(0, { error: 'expected an integer >= 0' }).default(0),
     backend: z.enum(BACKENDS).default('auto'),
+    threads: z
+      .union([z.literal('auto'), z.number().int().min(1).max(8)], { error: "expected 'auto' or an integer from 1 to 8" })
+      .default('auto'),
     plugins: z.array(z.unknown()).default([]),
     train: z
       .object({ epochs: positiveInt(), batchSize: positiveInt(), views: positiveInt().default(2) })
@@ -213,6 +216,7 @@ export function validateConfig(raw: unknown, registry: Registry, options: Resolv
     ...(b.name !== undefined ? { name: b.name } : {}),
     seed: b.seed,
     backend: b.backend,
+    threads: b.threads,
     plugins,
     ...(parts as Record<string, ResolvedPart>),
     train: b.train,

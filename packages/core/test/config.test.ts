@@ -33,6 +33,7 @@ describe('validateConfig / resolveConfig', () => {
     expect(config).toEqual({
       seed: 0,
       backend: 'auto',
+      threads: 'auto',
       plugins: [testPlugin],
       loss: { type: 'supcon-out', temperature: 0.1 },
       train: { epochs: 2, batchSize: 8, views: 2 },
@@ -40,6 +41,20 @@ describe('validateConfig / resolveConfig', () => {
       hooks: [],
       out: 'runs/run',
     });
+  });
+
+  it("threads: 'auto' or an integer from 1 to 8, with the config path in the error", () => {
+    expect(resolveConfig({ ...minimal, threads: 2 }, createRegistry()).threads).toBe(2);
+    const expected: [unknown, string][] = [
+      [0, 'expected a number >= 1, got 0'],
+      [9, 'expected a number <= 8, got 9'],
+      [1.5, "expected 'auto' or an integer from 1 to 8, got 1.5"],
+      ['many', `expected 'auto' or an integer from 1 to 8, got "many"`],
+    ];
+    for (const [bad, message] of expected) {
+      const result = validateConfig({ ...minimal, threads: bad }, createRegistry());
+      expect(result.success ? [] : result.issues).toEqual([{ path: 'threads', message }]);
+    }
   });
 
   it('takes part defaults from the caller; a part the config names replaces the default whole', () => {
@@ -138,7 +153,7 @@ describe('configJsonSchema', () => {
     expect(schema.required).toEqual(['train']);
     expect(schema.additionalProperties).toBe(false);
     expect(Object.keys(schema.properties).sort()).toEqual(
-      ['$schema', 'augment', 'backbone', 'backend', 'data', 'eval', 'head', 'hooks', 'loss', 'name', 'optimizer', 'out', 'plugins', 'sampler', 'schedule', 'seed', 'train'].sort(),
+      ['$schema', 'augment', 'backbone', 'backend', 'data', 'eval', 'head', 'hooks', 'loss', 'name', 'optimizer', 'out', 'plugins', 'sampler', 'schedule', 'seed', 'threads', 'train'].sort(),
     );
     const loss = schema.properties.loss.oneOf;
     expect(loss.map((s: any) => s.properties.type.const)).toEqual(['supcon-in', 'supcon-out']);

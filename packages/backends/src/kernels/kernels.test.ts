@@ -5,6 +5,7 @@ import * as tfl from '@tensorflow/tfjs-layers'; // also registers tfjs's stock g
 import { registerWasmTrainingKernels } from './register';
 import { fusedBatchNormGradConfig } from './FusedBatchNorm_grad';
 import { setConv2dBackpropFilterStrategy, setIm2colMaxFloats } from './Conv2DBackpropFilter';
+import { isChannelReduction } from './ChannelReduce';
 
 type Pad = 'same' | 'valid' | number | [[0, 0], [number, number], [number, number], [0, 0]];
 type Shape4 = [number, number, number, number];
@@ -117,6 +118,25 @@ const convCases: ConvCase[] = [
   },
   { x: [4, 6, 6, 8], k: [2, 2], co: 8, strides: [2, 2], pad: 1 },
   { x: [5, 4, 4, 16], k: [3, 3], co: 7, strides: [1, 1], pad: 'same' },
+  // Equal strides take the phase-split input gradient: even and odd sizes, taps per phase 0..3.
+  { x: [2, 8, 8, 3], k: [3, 3], co: 4, strides: [2, 2], pad: 'valid' },
+  { x: [2, 7, 7, 3], k: [3, 3], co: 4, strides: [2, 2], pad: 'same' },
+  { x: [1, 9, 10, 2], k: [5, 5], co: 3, strides: [2, 2], pad: 'same' },
+  { x: [2, 11, 9, 2], k: [3, 3], co: 2, strides: [3, 3], pad: 'same' },
+  { x: [1, 10, 10, 2], k: [2, 2], co: 3, strides: [3, 3], pad: 'valid' },
+  { x: [2, 8, 9, 3], k: [1, 3], co: 2, strides: [2, 2], pad: 'same' },
+  {
+    x: [1, 10, 8, 2],
+    k: [4, 4],
+    co: 3,
+    strides: [2, 2],
+    pad: [
+      [0, 0],
+      [1, 2],
+      [3, 0],
+      [0, 0],
+    ],
+  },
 ];
 
 describe('Conv2DBackpropInput / Conv2DBackpropFilter on wasm match cpu', () => {
@@ -280,6 +300,53 @@ describe('DepthwiseConv2dNative gradients on wasm match cpu and a naive loop', (
         expectClose(got.values, ref.values, name);
       }
     });
+  });
+});
+
+describe('Sum and Mean over every axis but the last (channel reductions) on wasm match cpu', () => {
+  const cases: { shape: number[]; axis: number[] | number; keepDims: boolean }[] = [
+    { shape: [3, 5, 4, 7], axis: [0, 1, 2], keepDims: false },
+    { shape: [3, 5, 4, 7], axis: [2, 0, 1], keepDims: true },
+    { shape: [3, 5, 4, 7], axis: [-4, -3, -2], keepDims: false },
+    { shape: [1000, 33], axis: [0], keepDims: false },
+    { shape: [1000, 33], axis: 0, keepDims: true },
+    // Not channel reductions: the stock kernels.
+    { shape: [3, 5, 4, 7], axis: [1, 2], keepDims: false },
+    { shape: [3, 5, 4, 7], axis: [3], keepDims: true },
+    { shape: [3, 5, 4, 7], axis: [0, 1, 2, 3], keepDims: false },
+    { shape: [6], axis: [0], keepDims: false },
+  ];
+  for (const kernel of ['Sum', 'Mean'] as const) {
+    cases.forEach((c, idx) => {
+      it(`${kernel} x=${c.shape.join('x')} axis=${JSON.stringify(c.axis)} keepDims=${c.keepDims}`, async () => {
+        const x = { shape: c.shape, values: rand(size(c.shape), 7 + idx) };
+        const attrs = { axis: c.axis, keepDims: c.keepDims };
+        const ref = await runOn('cpu', kernel, { x }, attrs);
+        const got = await runOn('wasm', kernel, { x }, attrs);
+        expect(got.shape).toEqual(ref.shape);
+        expectClose(got.values, ref.values, `${kernel} ${JSON.stringify(c)}`);
+        expect(got.leaked).toBe(0);
+      });
+    });
+  }
+
+  it('takes the in-place path exactly for float32 reductions over axes 0..rank-2', () => {
+    const info = (shape: number[], dtype: 'float32' | 'int32' = 'float32') => ({ dataId: {}, shape, dtype }) as unknown as tf.TensorInfo;
+    expect(isChannelReduction(info([2, 3, 4]), [0, 1])).toBe(true);
+    expect(isChannelReduction(info([2, 3, 4]), [-3, -2])).toBe(true);
+    expect(isChannelReduction(info([2, 3, 4]), [0, 2])).toBe(false);
+    expect(isChannelReduction(info([2, 3, 4]), [0])).toBe(false);
+    expect(isChannelReduction(info([2, 3, 4], 'int32'), [0, 1])).toBe(false);
+    expect(isChannelReduction(info([5]), [0])).toBe(false);
+  });
+
+  it('int32 sums keep the stock kernel', async () => {
+    await tf.setBackend('wasm');
+    const t = tf.tensor2d([[1, 2], [3, 4], [5, 6]], [3, 2], 'int32');
+    const s = tf.sum(t, 0);
+    expect(s.dtype).toBe('int32');
+    expect(Array.from(s.dataSync())).toEqual([9, 12]);
+    tf.dispose([t, s]);
   });
 });
 

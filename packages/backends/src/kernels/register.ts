@@ -6,6 +6,7 @@ import {
   unregisterKernel,
 } from '@tensorflow/tfjs-core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
+import { channelMeanConfig, channelSumConfig } from './ChannelReduce';
 import { conv2DBackpropFilterConfig } from './Conv2DBackpropFilter';
 import { conv2DBackpropInputConfig } from './Conv2DBackpropInput';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './DepthwiseConv2dNativeBackpropFilter';
@@ -19,6 +20,8 @@ export const wasmTrainingKernelConfigs: readonly KernelConfig[] = [
   conv2DBackpropFilterConfig,
   depthwiseConv2dNativeBackpropInputConfig,
   depthwiseConv2dNativeBackpropFilterConfig,
+  channelSumConfig,
+  channelMeanConfig,
 ];
 
 let registered = false;
@@ -27,7 +30,8 @@ let registered = false;
  * Registers supcon's training kernels for the wasm backend: `Conv2DBackpropFilter`,
  * `DepthwiseConv2dNativeBackpropFilter`, `DepthwiseConv2dNativeBackpropInput` (missing from
  * tfjs-backend-wasm) and a faster `Conv2DBackpropInput` (replacing the stock one), all built on the
- * backend's XNNPACK convolutions; plus a tile-free `FusedBatchNorm` gradient (the
+ * backend's XNNPACK convolutions; `Sum` and `Mean` that reduce channel-last tensors over every
+ * axis but the last without the stock kernels' transpose (other reductions go to the stock ones); plus a tile-free `FusedBatchNorm` gradient (the
  * gradient registry is global, so that one applies to every backend; it is mathematically the
  * stock gradient). Called once by `initBackend('wasm')`; safe to call more than once.
  * When the wasm backend is already initialised, also installs a heap guard so that an allocation
@@ -37,6 +41,9 @@ let registered = false;
 export function registerWasmTrainingKernels(): void {
   installWasmMemoryGuard(findBackend('wasm') ?? undefined);
   if (registered) return;
+  // Sum and Mean keep the stock kernels for every reduction but the channel ones.
+  channelSumConfig.install();
+  channelMeanConfig.install();
   for (const config of wasmTrainingKernelConfigs) {
     if (getKernel(config.kernelName, config.backendName) != null) {
       unregisterKernel(config.kernelName, config.backendName);

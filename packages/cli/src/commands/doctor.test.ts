@@ -22,6 +22,7 @@ describe('supcon doctor', () => {
     // Node 20 has WebAssembly SIMD, so both the backend and the loss kernel must say so.
     expect(text).toMatch(/wasm +ok/);
     expect(text).toContain('wasm SIMD yes');
+    expect(text).toMatch(/threads: [1-8] \(config `threads`/);
     expect(text).toContain('fused row kernel: WebAssembly SIMD');
     expect(lines.find((l) => l.includes('present'))).toContain(dir);
     expect(lines.find((l) => l.includes('missing'))).toContain('not found');

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { probeBackends } from '@supcon/backends';
+import { threadCount } from '../threads';
 import { fusedKernelInfo } from '@supcon/losses';
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -34,7 +35,7 @@ export function registerDoctorCommand(program: Command, deps: DoctorDeps = {}): 
       print('backends:');
       for (const probe of await probeBackends()) {
         print(`  ${probe.name.padEnd(15)} ${probe.available ? `ok (${probe.package} ${probe.version ?? ''})` : `unavailable: ${probe.error}`}`);
-        if (probe.wasm) print(`  ${''.padEnd(15)} wasm SIMD ${probe.wasm.simd ? 'yes' : 'no'}, threads ${probe.wasm.threads ? 'yes' : 'no (single-threaded in Node)'}`);
+        if (probe.wasm) print(`  ${''.padEnd(15)} wasm SIMD ${probe.wasm.simd ? 'yes' : 'no'}, threads: ${threadCount('auto')} (config \`threads\`, default 'auto': the available CPUs, at most 8)`);
       }
       print(`supConLoss      fused row kernel: ${fusedKernelInfo().available ? 'WebAssembly SIMD' : 'JavaScript fallback (no WebAssembly SIMD)'}`);
       print('datasets:');

@@ -21,7 +21,8 @@ import type { TrainingTask } from './task';
 import { progressHooks } from './progress';
 
 /** How `train`/`evalRun` start a backend: `initBackend` from @supcon/backends in the CLI. */
-export type BackendStarter = (name: ResolvedConfig['backend']) => Promise<string>;
+/** Starts the config's backend; `threads` is the config's wasm thread count ('auto' or 1..8). */
+export type BackendStarter = (name: ResolvedConfig['backend'], threads?: ResolvedConfig['threads']) => Promise<string>;
 
 export interface TrainOptions {
   /** A config file path, or a raw config object (validated the same way). */
@@ -70,7 +71,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const registry = createRegistry(options.plugins);
   const config = resolveConfig(raw, registry, { defaults: options.defaults, source });
   if (options.out) config.out = options.out;
-  const backend = await options.startBackend(config.backend);
+  const backend = await options.startBackend(config.backend, config.threads);
   const task = createTrainingTask({ backend });
   const hooks: RunnerHooks<RunnerContext>[] = [];
   if (options.progress !== false) hooks.push(progressHooks(typeof options.progress === 'object' ? options.progress : {}));
@@ -116,7 +117,7 @@ export async function evalRun(options: EvalRunOptions): Promise<TrainResult> {
   const registry = createRegistry(options.plugins);
   const config = resolveConfig(raw, registry, { defaults: options.defaults, source: configFile });
   config.out = runDir;
-  const backend = await options.startBackend(config.backend);
+  const backend = await options.startBackend(config.backend, config.threads);
   const task = createTrainingTask({ backend });
   const runner = createRunner(config, { registry, task, logger: options.logger });
   await task.setup(runner.context);

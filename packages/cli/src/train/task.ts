@@ -30,6 +30,7 @@ import type {
   SchedulePart,
   TaskStepInfo,
 } from '@supcon/core';
+import { wasmThreadsInUse } from '@supcon/backends';
 import { batchToTensor } from '@supcon/data';
 import { pca2d } from './pca';
 
@@ -217,6 +218,7 @@ export function createTrainingTask(options: TrainingTaskOptions = {}): TrainingT
       return {
         stage,
         backend: options.backend ?? tf.getBackend(),
+        ...(tf.getBackend() === 'wasm' ? { threads: wasmThreadsInUse() } : {}),
         classes: train?.classes ?? [],
         trainSize: train?.size,
         testSize: test?.size,

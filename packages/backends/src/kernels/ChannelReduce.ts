@@ -1,0 +1,69 @@
+/**
+ * `Sum` and `Mean` for the wasm backend when they reduce every axis but the last, the channel
+ * reductions of batch norm in NHWC (its moments forward, its two sums backward). The stock wasm
+ * kernels transpose the channel axis to the front before reducing, a full copy of the tensor;
+ * these sum the rows of the `[rows, channels]` view in place, with float64 accumulators. Any other
+ * reduction goes to the stock kernel.
+ */
+import { getKernel, Mean, Sum, util } from '@tensorflow/tfjs-core';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+
+interface WasmBackendLike {
+  dataIdMap: { get(id: object): { memoryOffset: number } | undefined };
+  wasm: { HEAPU8: Uint8Array };
+  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+}
+
+/** Whether `axes` are exactly 0..rank-2 (every axis but the last), with at least one. */
+export function isChannelReduction(x: TensorInfo, axis: number | number[] | undefined): boolean {
+  const rank = x.shape.length;
+  if (rank < 2 || x.dtype !== 'float32') return false;
+  const axes = util.parseAxisParam(axis ?? [...Array(rank).keys()], x.shape).sort((a, b) => a - b);
+  return axes.length === rank - 1 && axes.every((a, i) => a === i);
+}
+
+/** Column sums of the `[rows, c]` view of `x`, times `scale`, into a new float32 tensor. */
+function channelReduce(x: TensorInfo, keepDims: boolean, scale: (rows: number) => number, backend: WasmBackendLike): TensorInfo {
+  const c = x.shape[x.shape.length - 1]!;
+  const rows = util.sizeFromShape(x.shape) / c;
+  const outShape = keepDims ? [...x.shape.slice(0, -1).map(() => 1), c] : [c];
+  const out = backend.makeOutput(outShape, 'float32');
+  const acc = new Float64Array(c);
+  if (rows > 0 && c > 0) {
+    const xOffset = backend.dataIdMap.get(x.dataId)!.memoryOffset;
+    const values = new Float32Array(backend.wasm.HEAPU8.buffer, xOffset, rows * c);
+    for (let r = 0, off = 0; r < rows; r++, off += c) for (let k = 0; k < c; k++) acc[k] += values[off + k]!;
+  }
+  // Views taken after makeOutput: an allocation may have grown (and replaced) the heap buffer.
+  const result = new Float32Array(backend.wasm.HEAPU8.buffer, backend.dataIdMap.get(out.dataId)!.memoryOffset, c);
+  const factor = scale(rows);
+  for (let k = 0; k < c; k++) result[k] = acc[k]! * factor;
+  return out;
+}
+
+function makeConfig(kernelName: typeof Sum | typeof Mean, scale: (rows: number) => number): KernelConfig & { install(): void } {
+  let stock: KernelFunc | undefined;
+  const kernelFunc: KernelFunc = (args) => {
+    const { x } = args.inputs as { x: TensorInfo };
+    const { axis, keepDims } = args.attrs as unknown as { axis?: number | number[]; keepDims?: boolean };
+    if (isChannelReduction(x, axis)) return channelReduce(x, keepDims === true, scale, args.backend as unknown as WasmBackendLike);
+    if (stock === undefined) throw new Error(`${kernelName} (wasm): the stock kernel is not registered (initialise the wasm backend first)`);
+    return stock(args);
+  };
+  return {
+    kernelName,
+    backendName: 'wasm',
+    kernelFunc,
+    /** Remembers the stock kernel this config replaces (call before registering it). */
+    install() {
+      const current = getKernel(kernelName, 'wasm');
+      if (current != null && current.kernelFunc !== kernelFunc) stock = current.kernelFunc;
+    },
+  };
+}
+
+/** Kernel config: `Sum` on `wasm` (channel reductions in place, else the stock kernel). */
+export const channelSumConfig = makeConfig(Sum, () => 1);
+
+/** Kernel config: `Mean` on `wasm` (channel reductions in place, else the stock kernel). */
+export const channelMeanConfig = makeConfig(Mean, (rows) => (rows > 0 ? 1 / rows : NaN));
