@@ -178,7 +178,8 @@ function prepareThreads(exports: unknown, threads: number): (() => void) | undef
     const bundleFile = createRequire(base).resolve(PACKAGES.wasm.pkg);
     return prepareWasmThreads(threads, exports as WasmPackage, bundleFile, tf.env());
   } catch (error) {
-    throw new BackendUnavailableError('wasm', `initBackend('wasm', { threads: ${threads} }): ${error instanceof Error ? error.message : String(error)}`, {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new BackendUnavailableError('wasm', `initBackend('wasm', { threads: ${threads} }): ${reason} (threads: 1 starts the single-threaded build; in a config, set \`threads: 1\`)`, {
       cause: error,
     });
   }

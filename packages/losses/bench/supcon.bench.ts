@@ -9,7 +9,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { fusedKernelInfo, supConLoss } from '@supcon/losses';
-import { registerWasmTrainingKernels } from '@supcon/backends';
+import { initBackend, wasmThreadsInUse } from '@supcon/backends';
+
+// `npm run bench -- --threads 2`: the wasm backend's XNNPACK threads (tfjs's threaded build).
+const threadsArg = process.argv.indexOf('--threads');
+const threads = threadsArg >= 0 ? Number(process.argv[threadsArg + 1]) : 1;
 
 const [B, V, D] = [1024, 2, 128];
 
@@ -18,9 +22,9 @@ async function time(
   implementation: 'fused' | 'composed',
   reps: number,
 ): Promise<{ ms: number; peakMiB: number }> {
-  await tf.setBackend(backend);
+  if (backend === 'wasm') await initBackend('wasm', { threads });
+  else await tf.setBackend(backend);
   await tf.ready();
-  if (backend === 'wasm') registerWasmTrainingKernels();
   const f = tf.tidy(() => {
     const x = tf.randomNormal([B, V, D], 0, 1, 'float32', 1);
     return tf.div(x, tf.norm(x, 'euclidean', -1, true)) as tf.Tensor3D;
@@ -77,7 +81,7 @@ async function main() {
   for (const [backend, implementation, reps] of runs) {
     const r = await time(backend, implementation, reps);
     console.log(
-      `tfjs ${backend.padEnd(4)} ${implementation.padEnd(8)}  ${r.ms.toFixed(1).padStart(7)} ms   ratio ${(r.ms / torch.ms).toFixed(2)}x PyTorch   peak tensor memory ${r.peakMiB.toFixed(0)} MiB`,
+      `tfjs ${backend === 'wasm' ? `wasm/${wasmThreadsInUse()}t` : backend.padEnd(7)} ${implementation.padEnd(8)}  ${r.ms.toFixed(1).padStart(7)} ms   ratio ${(r.ms / torch.ms).toFixed(2)}x PyTorch   peak tensor memory ${r.peakMiB.toFixed(0)} MiB`,
     );
   }
   const info = fusedKernelInfo();
