@@ -7,7 +7,7 @@
  */
 import { backend_util, Conv2DBackpropFilter } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
-import { free, padToReadExtent, reshape, runWasm, slice, checkDyShape } from './wasm_ops';
+import { free, padToReadExtent, padTransposeToCHWN, reshape, runWasm, slice, transposeToHWNC, checkDyShape } from './wasm_ops';
 
 /** Default largest im2col buffer (floats, 32 MiB) built at once; larger batches are split into chunks. */
 export const IM2COL_MAX_FLOATS = 1 << 23;
@@ -49,10 +49,12 @@ export function conv2dBackpropFilterWasm(
 ): TensorInfo {
   if (strategy === 'im2col') return conv2dBackpropFilterIm2col(x, dy, convInfo, backend);
   const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = convInfo;
-  const padded = padToReadExtent(x, convInfo, backend);
-  const xT = runWasm('Transpose', { x: padded }, { perm: [3, 1, 2, 0] }, backend);
-  free(backend, padded);
-  const dyT = runWasm('Transpose', { x: dy }, { perm: [1, 2, 0, 3] }, backend);
+  // x padded to the read extent and transposed to [inC, h', w', n], dy to [outH, outW, n, outC],
+  // each in one pass over the heap.
+  const needH = (convInfo.outHeight - 1) * sh + (convInfo.filterHeight - 1) * dh + 1;
+  const needW = (convInfo.outWidth - 1) * sw + (convInfo.filterWidth - 1) * dw + 1;
+  const xT = padTransposeToCHWN(x, convInfo.padInfo.top, convInfo.padInfo.left, needH, needW, backend);
+  const dyT = transposeToHWNC(dy, backend);
   const swapped = runWasm(
     'Conv2D',
     { x: xT, filter: dyT },

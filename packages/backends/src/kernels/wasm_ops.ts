@@ -2,7 +2,7 @@
  * Internal helpers: run a wasm backend kernel directly (no engine, no tape) and free its outputs.
  * The composed training kernels call these; nothing here is exported from the package.
  */
-import { getKernel } from '@tensorflow/tfjs-core';
+import { getKernel, util } from '@tensorflow/tfjs-core';
 import type { DataId, KernelBackend, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 
 /**
@@ -142,4 +142,67 @@ export function checkDyShape(
         `(input [${inShape.join(', ')}], filter [${filterShape.join(', ')}])`,
     );
   }
+}
+
+interface HeapBackend {
+  dataIdMap: { get(id: object): { memoryOffset: number } | undefined };
+  wasm: { HEAPU8: Uint8Array };
+  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+}
+
+/** A float32 view of a tensor's data in the wasm heap (valid until the next allocation). */
+function heapView(backend: HeapBackend, info: TensorInfo): Float32Array {
+  const offset = backend.dataIdMap.get(info.dataId)!.memoryOffset;
+  return new Float32Array(backend.wasm.HEAPU8.buffer, offset, util.sizeFromShape(info.shape));
+}
+
+/**
+ * NHWC `x` [n, h, w, c] to [c, outH, outW, n] with `x` placed at rows `top..`, columns `left..`
+ * (zeros around it; negative values crop): the transposed, padded input of the swapped filter
+ * gradient in one pass over the heap, instead of a pad and a 4-D transpose (which the backend
+ * runs single-threaded and cache-unfriendly).
+ */
+export function padTransposeToCHWN(x: TensorInfo, top: number, left: number, outH: number, outW: number, backend: object): TensorInfo {
+  const b = backend as HeapBackend;
+  const [n, h, w, c] = x.shape as [number, number, number, number];
+  const out = b.makeOutput([c, outH, outW, n], 'float32');
+  const src = heapView(b, x);
+  const dst = heapView(b, out);
+  dst.fill(0);
+  const plane = outH * outW * n;
+  for (let i = 0; i < outH; i++) {
+    const si = i - top;
+    if (si < 0 || si >= h) continue;
+    for (let j = 0; j < outW; j++) {
+      const sj = j - left;
+      if (sj < 0 || sj >= w) continue;
+      const at = (i * outW + j) * n;
+      const from = (si * w + sj) * c;
+      const stride = h * w * c;
+      for (let k = 0; k < c; k++) {
+        const o = k * plane + at;
+        let s = from + k;
+        for (let p = 0; p < n; p++, s += stride) dst[o + p] = src[s]!;
+      }
+    }
+  }
+  return out;
+}
+
+/** NHWC `dy` [n, h, w, c] to [h, w, n, c] (the swapped filter gradient's filter) by row copies. */
+export function transposeToHWNC(dy: TensorInfo, backend: object): TensorInfo {
+  const b = backend as HeapBackend;
+  const [n, h, w, c] = dy.shape as [number, number, number, number];
+  const out = b.makeOutput([h, w, n, c], 'float32');
+  const src = heapView(b, dy);
+  const dst = heapView(b, out);
+  for (let p = 0; p < n; p++) {
+    for (let i = 0; i < h; i++) {
+      for (let j = 0; j < w; j++) {
+        const s = ((p * h + i) * w + j) * c;
+        dst.set(src.subarray(s, s + c), ((i * w + j) * n + p) * c);
+      }
+    }
+  }
+  return out;
 }
