@@ -2,56 +2,8 @@
  * @supcon/core: plugin and registry types, typed configs, the runner and its hooks, seeded
  * randomness and checkpoints. Importing this module registers nothing and starts nothing.
  */
-export { PART_KINDS, PLUGIN_KEYS } from './parts';
-export type {
-  PartKind,
-  PluginKey,
-  PartTypes,
-  BuildContext,
-  Logger,
-  ImageDataset,
-  DatasetPart,
-  LossInput,
-  LossPart,
-  BackbonePart,
-  HeadPart,
-  AugmentationPart,
-  SamplerPart,
-  OptimizerPart,
-  ScheduleProgress,
-  SchedulePart,
-  EvalInput,
-  EvalResult,
-  EvaluatorPart,
-  RunnerHooks,
-  StepInfo,
-  HookPart,
-} from './parts';
-export { defineFactory, definePlugin } from './plugin';
-export type { Factory, Plugin, KeyOf } from './plugin';
-export { createRegistry, SupconRegistryError } from './registry';
-export type { Registry, RegistryEntry, UseOptions, PartConfig } from './registry';
-export { SupconConfigError, formatIssues } from './errors';
-export type { ConfigIssue } from './errors';
-export { createRng } from './rng';
-export type { Rng, RngState } from './rng';
-export { closestMatch, editDistance } from './closest';
-export { BACKENDS, CONFIG_PART_SLOTS, CONFIG_LIST_SLOTS, defineConfig, createDefineConfig } from './config';
-export type {
-  BackendName,
-  ConfigPartSlot,
-  ConfigListSlot,
-  TrainConfig,
-  PartConfigOf,
-  SupconConfigInput,
-  ResolvedPart,
-  ResolvedConfig,
-  DefineConfig,
-} from './config';
-export { validateConfig, resolveConfig, configJsonSchema } from './schema';
-export type { ResolveOptions, ValidationResult } from './schema';
+// Everything that also works in browsers (see browser.ts), then the parts that read and write files.
+export * from './browser';
 export { loadConfigFile, findConfigFile, CONFIG_FILE_NAMES } from './load';
 export { saveCheckpoint, loadCheckpoint, readCheckpointState, latestCheckpoint, checkpointName, disposeLoadedTensors, CHECKPOINT_FORMAT_VERSION } from './checkpoint';
-export type { CheckpointContents, SaveCheckpointOptions, LoadCheckpointOptions, LoadedCheckpoint, NamedTensor, JsonValue } from './checkpoint';
 export { createRunner } from './runner';
-export type { Runner, RunnerOptions, RunnerTask, RunnerContext, RunSummary, TaskSetup, TaskStepInfo, StepResult } from './runner';

@@ -23,7 +23,12 @@ export function isChannelReduction(x: TensorInfo, axis: number | number[] | unde
 }
 
 /** Column sums of the `[rows, c]` view of `x`, times `scale`, into a new float32 tensor. */
-function channelReduce(x: TensorInfo, keepDims: boolean, scale: (rows: number) => number, backend: WasmBackendLike): TensorInfo {
+function channelReduce(
+  x: TensorInfo,
+  keepDims: boolean,
+  scale: (rows: number) => number,
+  backend: WasmBackendLike,
+): TensorInfo {
   const c = x.shape[x.shape.length - 1]!;
   const rows = util.sizeFromShape(x.shape) / c;
   const outShape = keepDims ? [...x.shape.slice(0, -1).map(() => 1), c] : [c];
@@ -32,22 +37,37 @@ function channelReduce(x: TensorInfo, keepDims: boolean, scale: (rows: number) =
   if (rows > 0 && c > 0) {
     const xOffset = backend.dataIdMap.get(x.dataId)!.memoryOffset;
     const values = new Float32Array(backend.wasm.HEAPU8.buffer, xOffset, rows * c);
-    for (let r = 0, off = 0; r < rows; r++, off += c) for (let k = 0; k < c; k++) acc[k] += values[off + k]!;
+    for (let r = 0, off = 0; r < rows; r++, off += c)
+      for (let k = 0; k < c; k++) acc[k] += values[off + k]!;
   }
   // Views taken after makeOutput: an allocation may have grown (and replaced) the heap buffer.
-  const result = new Float32Array(backend.wasm.HEAPU8.buffer, backend.dataIdMap.get(out.dataId)!.memoryOffset, c);
+  const result = new Float32Array(
+    backend.wasm.HEAPU8.buffer,
+    backend.dataIdMap.get(out.dataId)!.memoryOffset,
+    c,
+  );
   const factor = scale(rows);
   for (let k = 0; k < c; k++) result[k] = acc[k]! * factor;
   return out;
 }
 
-function makeConfig(kernelName: typeof Sum | typeof Mean, scale: (rows: number) => number): KernelConfig & { install(): void } {
+function makeConfig(
+  kernelName: typeof Sum | typeof Mean,
+  scale: (rows: number) => number,
+): KernelConfig & { install(): void } {
   let stock: KernelFunc | undefined;
   const kernelFunc: KernelFunc = (args) => {
     const { x } = args.inputs as { x: TensorInfo };
-    const { axis, keepDims } = args.attrs as unknown as { axis?: number | number[]; keepDims?: boolean };
-    if (isChannelReduction(x, axis)) return channelReduce(x, keepDims === true, scale, args.backend as unknown as WasmBackendLike);
-    if (stock === undefined) throw new Error(`${kernelName} (wasm): the stock kernel is not registered (initialise the wasm backend first)`);
+    const { axis, keepDims } = args.attrs as unknown as {
+      axis?: number | number[];
+      keepDims?: boolean;
+    };
+    if (isChannelReduction(x, axis))
+      return channelReduce(x, keepDims === true, scale, args.backend as unknown as WasmBackendLike);
+    if (stock === undefined)
+      throw new Error(
+        `${kernelName} (wasm): the stock kernel is not registered (initialise the wasm backend first)`,
+      );
     return stock(args);
   };
   return {

@@ -7,7 +7,17 @@
  */
 import { backend_util, Conv2DBackpropFilter } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
-import { free, padToReadExtent, padTransposeToCHWN, reshape, runWasm, slice, transposeToHWNC, checkDyShape } from './wasm_ops';
+import {
+  free,
+  padToReadExtent,
+  padTransposeToCHWN,
+  reshape,
+  runWasm,
+  slice,
+  transposeToHWNC,
+  checkDyShape,
+  stridedSlice,
+} from './wasm_ops';
 
 /** Default largest im2col buffer (floats, 32 MiB) built at once; larger batches are split into chunks. */
 export const IM2COL_MAX_FLOATS = 1 << 23;
@@ -53,7 +63,14 @@ export function conv2dBackpropFilterWasm(
   // each in one pass over the heap.
   const needH = (convInfo.outHeight - 1) * sh + (convInfo.filterHeight - 1) * dh + 1;
   const needW = (convInfo.outWidth - 1) * sw + (convInfo.filterWidth - 1) * dw + 1;
-  const xT = padTransposeToCHWN(x, convInfo.padInfo.top, convInfo.padInfo.left, needH, needW, backend);
+  const xT = padTransposeToCHWN(
+    x,
+    convInfo.padInfo.top,
+    convInfo.padInfo.left,
+    needH,
+    needW,
+    backend,
+  );
   const dyT = transposeToHWNC(dy, backend);
   const swapped = runWasm(
     'Conv2D',
@@ -103,19 +120,11 @@ function conv2dBackpropFilterIm2col(
     for (let i = 0; i < kh; i++) {
       for (let j = 0; j < kw; j++) {
         cols.push(
-          runWasm(
-            'StridedSlice',
-            { x: xb },
-            {
-              begin: [0, i * dh, j * dw, 0],
-              end: [nb, i * dh + (oh - 1) * sh + 1, j * dw + (ow - 1) * sw + 1, ci],
-              strides: [1, sh, sw, 1],
-              beginMask: 0,
-              endMask: 0,
-              ellipsisMask: 0,
-              newAxisMask: 0,
-              shrinkAxisMask: 0,
-            },
+          stridedSlice(
+            xb,
+            [0, i * dh, j * dw, 0],
+            [nb, i * dh + (oh - 1) * sh + 1, j * dw + (ow - 1) * sw + 1, ci],
+            [1, sh, sw, 1],
             backend,
           ),
         );

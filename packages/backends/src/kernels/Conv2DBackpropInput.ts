@@ -10,7 +10,16 @@
  */
 import { backend_util, Conv2DBackpropInput } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
-import { free, padOrCrop, reshape, runWasm, slice, zeroInterleave, checkDyShape } from './wasm_ops';
+import {
+  free,
+  padOrCrop,
+  reshape,
+  runWasm,
+  slice,
+  zeroInterleave,
+  checkDyShape,
+  stridedSlice,
+} from './wasm_ops';
 
 /**
  * Gradient of a stride-`s`, dilation-`d` NHWC convolution with respect to its input.
@@ -96,7 +105,12 @@ export function conv2dBackpropInputWasm(
 }
 
 /** Taps of one phase along one axis: the first tap r, how many (m) and the dy offset q. */
-function phaseTaps(phase: number, pad: number, stride: number, k: number): { r: number; m: number; q: number } {
+function phaseTaps(
+  phase: number,
+  pad: number,
+  stride: number,
+  k: number,
+): { r: number; m: number; q: number } {
   const r = (phase + pad) % stride;
   const q = Math.floor((phase + pad) / stride);
   return { r, m: r < k ? Math.ceil((k - r) / stride) : 0, q };
@@ -127,22 +141,16 @@ function phaseSplit(
       const th = phaseTaps(pi, convInfo.padInfo.top, s, kh);
       const tw = phaseTaps(pj, convInfo.padInfo.left, s, kw);
       if (th.m === 0 || tw.m === 0) {
-        phases.push(runWasm('Fill', {}, { shape: [n, a, b, c], value: 0, dtype: 'float32' }, backend));
+        phases.push(
+          runWasm('Fill', {}, { shape: [n, a, b, c], value: 0, dtype: 'float32' }, backend),
+        );
         continue;
       }
-      const sub = runWasm(
-        'StridedSlice',
-        { x: rotated },
-        {
-          begin: [kh - 1 - th.r - s * (th.m - 1), kw - 1 - tw.r - s * (tw.m - 1), 0, 0],
-          end: [kh, kw, rotated.shape[2]!, rotated.shape[3]!],
-          strides: [s, s, 1, 1],
-          beginMask: 0,
-          endMask: 0,
-          ellipsisMask: 0,
-          newAxisMask: 0,
-          shrinkAxisMask: 0,
-        },
+      const sub = stridedSlice(
+        rotated,
+        [kh - 1 - th.r - s * (th.m - 1), kw - 1 - tw.r - s * (tw.m - 1), 0, 0],
+        [kh, kw, rotated.shape[2]!, rotated.shape[3]!],
+        [s, s, 1, 1],
         backend,
       );
       const top = th.m - 1 - th.q;
@@ -161,7 +169,13 @@ function phaseSplit(
         runWasm(
           'Conv2D',
           { x: input, filter: sub },
-          { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined } as unknown as NamedAttrMap,
+          {
+            strides: [1, 1],
+            pad: 'valid',
+            dataFormat: 'NHWC',
+            dilations: [1, 1],
+            dimRoundingMode: undefined,
+          } as unknown as NamedAttrMap,
           backend,
         ),
       );
@@ -170,7 +184,12 @@ function phaseSplit(
   }
   // Channel block (pi·s + pj) of the stack goes to rows s·a + pi, columns s·b + pj.
   // The Concat kernel takes its inputs as an array.
-  const stacked = runWasm('Concat', phases as unknown as Record<string, TensorInfo>, { axis: 3 }, backend);
+  const stacked = runWasm(
+    'Concat',
+    phases as unknown as Record<string, TensorInfo>,
+    { axis: 3 },
+    backend,
+  );
   free(backend, ...phases);
   // A depth-to-space as reshape + transpose (the wasm DepthToSpace kernel is a slow scalar loop).
   const six = reshape(stacked, [n, a, b, s, s, c], backend);

@@ -4,7 +4,7 @@
  */
 import { backend_util, DepthwiseConv2dNativeBackpropFilter } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import { free, padToReadExtent, reshape, runWasm, checkDyShape } from './wasm_ops';
+import { free, padToReadExtent, reshape, runWasm, checkDyShape, stridedSlice } from './wasm_ops';
 
 const kernelFunc: KernelFunc = ({ inputs, attrs, backend }) => {
   const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
@@ -41,19 +41,11 @@ const kernelFunc: KernelFunc = ({ inputs, attrs, backend }) => {
   const taps: TensorInfo[] = [];
   for (let i = 0; i < kh; i++) {
     for (let j = 0; j < kw; j++) {
-      const s = runWasm(
-        'StridedSlice',
-        { x: padded },
-        {
-          begin: [0, i * dh, j * dw, 0],
-          end: [n, i * dh + (oh - 1) * sh + 1, j * dw + (ow - 1) * sw + 1, ci],
-          strides: [1, sh, sw, 1],
-          beginMask: 0,
-          endMask: 0,
-          ellipsisMask: 0,
-          newAxisMask: 0,
-          shrinkAxisMask: 0,
-        },
+      const s = stridedSlice(
+        padded,
+        [0, i * dh, j * dw, 0],
+        [n, i * dh + (oh - 1) * sh + 1, j * dw + (ow - 1) * sw + 1, ci],
+        [1, sh, sw, 1],
         backend,
       );
       const s3 = reshape(s, [rows, ci, 1], backend);

@@ -331,7 +331,8 @@ describe('Sum and Mean over every axis but the last (channel reductions) on wasm
   }
 
   it('takes the in-place path exactly for float32 reductions over axes 0..rank-2', () => {
-    const info = (shape: number[], dtype: 'float32' | 'int32' = 'float32') => ({ dataId: {}, shape, dtype }) as unknown as tf.TensorInfo;
+    const info = (shape: number[], dtype: 'float32' | 'int32' = 'float32') =>
+      ({ dataId: {}, shape, dtype }) as unknown as tf.TensorInfo;
     expect(isChannelReduction(info([2, 3, 4]), [0, 1])).toBe(true);
     expect(isChannelReduction(info([2, 3, 4]), [-3, -2])).toBe(true);
     expect(isChannelReduction(info([2, 3, 4]), [0, 2])).toBe(false);
@@ -342,7 +343,15 @@ describe('Sum and Mean over every axis but the last (channel reductions) on wasm
 
   it('int32 sums keep the stock kernel', async () => {
     await tf.setBackend('wasm');
-    const t = tf.tensor2d([[1, 2], [3, 4], [5, 6]], [3, 2], 'int32');
+    const t = tf.tensor2d(
+      [
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ],
+      [3, 2],
+      'int32',
+    );
     const s = tf.sum(t, 0);
     expect(s.dtype).toBe('int32');
     expect(Array.from(s.dataSync())).toEqual([9, 12]);

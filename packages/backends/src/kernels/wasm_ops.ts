@@ -47,6 +47,18 @@ export function slice(x: TensorInfo, begin: number[], size: number[], backend: o
   return runWasm('Slice', { x }, { begin, size }, backend);
 }
 
+/** `x[begin : end : strides]` per axis (no masks). */
+export function stridedSlice(
+  x: TensorInfo,
+  begin: number[],
+  end: number[],
+  strides: number[],
+  backend: object,
+): TensorInfo {
+  const masks = { beginMask: 0, endMask: 0, ellipsisMask: 0, newAxisMask: 0, shrinkAxisMask: 0 };
+  return runWasm('StridedSlice', { x }, { begin, end, strides, ...masks }, backend);
+}
+
 /** Pads (positive) or crops (negative) each axis; returns `x` itself (with an extra reference) when nothing changes. */
 export function padOrCrop(
   x: TensorInfo,
@@ -85,8 +97,10 @@ export interface ReadExtent {
  */
 export function padToReadExtent(x: TensorInfo, info: ReadExtent, backend: object): TensorInfo {
   const [, h, w] = x.shape as [number, number, number, number];
-  const needH = (info.outHeight - 1) * info.strideHeight + (info.filterHeight - 1) * info.dilationHeight + 1;
-  const needW = (info.outWidth - 1) * info.strideWidth + (info.filterWidth - 1) * info.dilationWidth + 1;
+  const needH =
+    (info.outHeight - 1) * info.strideHeight + (info.filterHeight - 1) * info.dilationHeight + 1;
+  const needW =
+    (info.outWidth - 1) * info.strideWidth + (info.filterWidth - 1) * info.dilationWidth + 1;
   const { top, left } = info.padInfo;
   return padOrCrop(
     x,
@@ -162,7 +176,14 @@ function heapView(backend: HeapBackend, info: TensorInfo): Float32Array {
  * gradient in one pass over the heap, instead of a pad and a 4-D transpose (which the backend
  * runs single-threaded and cache-unfriendly).
  */
-export function padTransposeToCHWN(x: TensorInfo, top: number, left: number, outH: number, outW: number, backend: object): TensorInfo {
+export function padTransposeToCHWN(
+  x: TensorInfo,
+  top: number,
+  left: number,
+  outH: number,
+  outW: number,
+  backend: object,
+): TensorInfo {
   const b = backend as HeapBackend;
   const [n, h, w, c] = x.shape as [number, number, number, number];
   const out = b.makeOutput([c, outH, outW, n], 'float32');

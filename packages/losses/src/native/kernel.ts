@@ -5,6 +5,7 @@
  * JavaScript path serves meanwhile (`loadFusedKernel()` waits for it). Runtimes without
  * WebAssembly SIMD keep the JavaScript path.
  */
+import type { FusedProblem } from '../fused';
 import { SUPCON_ROWS_WASM } from './supcon_rows_wasm';
 
 interface Exports {
@@ -27,14 +28,8 @@ interface Exports {
   heap_base(): number;
 }
 
-export interface RowsInput {
-  anchors: number;
-  batch: number;
-  views: number;
-  labels?: Int32Array;
-  mask?: Float32Array;
-  variant: 'out' | 'in';
-  temperature: number;
+/** A row-kernel problem: {@link FusedProblem} without the dot products (they go in `prepare`'s view). */
+export interface RowsInput extends Omit<FusedProblem, 'dots'> {
   /** Weight of each anchor's loss in the final mean. */
   coefficient: Float64Array;
 }
