@@ -359,6 +359,32 @@ describe('Sum and Mean over every axis but the last (channel reductions) on wasm
   });
 });
 
+describe('Identity on wasm shares the data instead of copying it', () => {
+  it('clones keep their values when the original is disposed or a variable is reassigned; no leaks', async () => {
+    await tf.setBackend('wasm');
+    const before = tf.memory().numTensors;
+    const dataIds = () => tf.engine().backend.numDataIds();
+    const idsBefore = dataIds();
+    const x = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]);
+    const c = tf.clone(x);
+    // Shared: the clone is a second tensor on the same data in the wasm heap.
+    expect(dataIds() - idsBefore).toBe(1);
+    x.dispose();
+    expect(Array.from(c.dataSync())).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(c.shape).toEqual([2, 3]);
+    const initial = tf.tensor1d([7, 8]);
+    const v = tf.variable(initial);
+    const snapshot = tf.clone(v);
+    const next = tf.tensor1d([9, 10]);
+    v.assign(next);
+    expect(Array.from(snapshot.dataSync())).toEqual([7, 8]);
+    expect(Array.from(v.dataSync())).toEqual([9, 10]);
+    tf.dispose([c, v, snapshot, initial, next]);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(dataIds()).toBe(idsBefore);
+  });
+});
+
 describe('FusedBatchNorm gradient', () => {
   it('matches finite differences of a batch-norm loss (cpu)', async () => {
     await tf.setBackend('cpu');

@@ -12,6 +12,7 @@ import { conv2DBackpropInputConfig } from './Conv2DBackpropInput';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './DepthwiseConv2dNativeBackpropFilter';
 import { depthwiseConv2dNativeBackpropInputConfig } from './DepthwiseConv2dNativeBackpropInput';
 import { fusedBatchNormGradConfig } from './FusedBatchNorm_grad';
+import { identityConfig } from './Identity';
 import { installWasmMemoryGuard } from './memory_guard';
 
 /** The kernel configs `registerWasmTrainingKernels` installs, one per kernel (all `backendName: 'wasm'`). */
@@ -22,6 +23,7 @@ export const wasmTrainingKernelConfigs: readonly KernelConfig[] = [
   depthwiseConv2dNativeBackpropFilterConfig,
   channelSumConfig,
   channelMeanConfig,
+  identityConfig,
 ];
 
 let registered = false;
@@ -31,7 +33,8 @@ let registered = false;
  * `DepthwiseConv2dNativeBackpropFilter`, `DepthwiseConv2dNativeBackpropInput` (missing from
  * tfjs-backend-wasm) and a faster `Conv2DBackpropInput` (replacing the stock one), all built on the
  * backend's XNNPACK convolutions; `Sum` and `Mean` that reduce channel-last tensors over every
- * axis but the last without the stock kernels' transpose (other reductions go to the stock ones); plus a tile-free `FusedBatchNorm` gradient (the
+ * axis but the last without the stock kernels' transpose (other reductions go to the stock ones);
+ * an `Identity` that shares its input's data instead of copying it; plus a tile-free `FusedBatchNorm` gradient (the
  * gradient registry is global, so that one applies to every backend; it is mathematically the
  * stock gradient). Called once by `initBackend('wasm')`; safe to call more than once.
  * When the wasm backend is already initialised, also installs a heap guard so that an allocation
