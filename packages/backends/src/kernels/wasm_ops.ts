@@ -227,3 +227,51 @@ export function transposeToHWNC(dy: TensorInfo, backend: object): TensorInfo {
   }
   return out;
 }
+
+/**
+ * The im2col matrix of NHWC `x` for a convolution, laid out `[1, 1, outH·outW·n, kh·kw·inC]` with
+ * rows in (oy, ox, n) order (zeros where a tap reads padding). Built in one pass over the heap;
+ * meant for few input channels, where it is small.
+ */
+export function im2colRowsHWN(
+  x: TensorInfo,
+  info: ReadExtent & { inChannels: number },
+  backend: object,
+): TensorInfo {
+  const b = backend as HeapBackend;
+  const [n, h, w, c] = x.shape as [number, number, number, number];
+  const {
+    filterHeight: kh,
+    filterWidth: kw,
+    strideHeight: sh,
+    strideWidth: sw,
+    dilationHeight: dh,
+    dilationWidth: dw,
+  } = info;
+  const { outHeight: oh, outWidth: ow } = info;
+  const taps = kh * kw * c;
+  const out = b.makeOutput([1, 1, oh * ow * n, taps], 'float32');
+  const src = heapView(b, x);
+  const dst = heapView(b, out);
+  dst.fill(0);
+  let row = 0;
+  for (let oy = 0; oy < oh; oy++) {
+    for (let ox = 0; ox < ow; ox++) {
+      for (let p = 0; p < n; p++, row++) {
+        const base = row * taps;
+        for (let i = 0; i < kh; i++) {
+          const y = oy * sh + i * dh - info.padInfo.top;
+          if (y < 0 || y >= h) continue;
+          for (let j = 0; j < kw; j++) {
+            const xx = ox * sw + j * dw - info.padInfo.left;
+            if (xx < 0 || xx >= w) continue;
+            const s = ((p * h + y) * w + xx) * c;
+            const d = base + (i * kw + j) * c;
+            for (let k = 0; k < c; k++) dst[d + k] = src[s + k]!;
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
