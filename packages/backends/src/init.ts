@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { registerWasmTrainingKernels } from './kernels/register';
-import { prepareWasmThreads, settleWasmThreads, WASM_MAX_THREADS } from './wasm_threads';
+import { abandonWasmThreads, prepareWasmThreads, settleWasmThreads, WASM_MAX_THREADS } from './wasm_threads';
 import type { WasmPackage } from './wasm_threads';
 
 /** Names `initBackend` accepts. `'auto'` picks the fastest backend that loads. */
@@ -74,6 +74,11 @@ export interface InitBackendOptions {
    * bitwise those of one thread.
    */
   threads?: number;
+  /**
+   * With `threads` above 1: when the threaded build cannot be set up or start, start the
+   * single-threaded one instead and call this with the reason (default: throw).
+   */
+  onThreadsFallback?: (reason: string) => void;
 }
 
 function installMessage(backend: ConcreteBackend): string {
@@ -123,7 +128,7 @@ function loadPackage(backend: ConcreteBackend, load: ModuleLoader): unknown {
   }
 }
 
-async function start(backend: ConcreteBackend, load: ModuleLoader, threads?: number): Promise<void> {
+async function start(backend: ConcreteBackend, load: ModuleLoader, threads?: number, onThreadsFallback?: (reason: string) => void): Promise<void> {
   const exports = loadPackage(backend, load);
   const { pkg, tfName } = PACKAGES[backend];
   if (tf.findBackendFactory(tfName) == null && tf.findBackend(tfName) == null) {
@@ -132,21 +137,45 @@ async function start(backend: ConcreteBackend, load: ModuleLoader, threads?: num
       `initBackend('${backend}'): ${pkg} loaded but registered no '${tfName}' backend (is it a different @tensorflow/tfjs-core than ${tf.version_core}?)`,
     );
   }
+  let expected = threads;
   let restore: (() => void) | undefined;
-  if (backend === 'wasm' && threads !== undefined) restore = prepareThreads(exports, threads);
-  let ok: boolean;
-  try {
-    ok = await tf.setBackend(tfName);
-  } catch (error) {
+  if (backend === 'wasm' && threads !== undefined) {
+    try {
+      restore = prepareThreads(exports, threads);
+    } catch (error) {
+      if (!(error instanceof BackendUnavailableError) || onThreadsFallback === undefined) throw error;
+      onThreadsFallback(error.message);
+      expected = 1;
+    }
+  }
+  const attempt = async (): Promise<{ ok: boolean; error?: unknown }> => {
+    try {
+      return { ok: await tf.setBackend(tfName) };
+    } catch (error) {
+      return { ok: false, error };
+    } finally {
+      restore?.();
+      restore = undefined;
+    }
+  };
+  let result = await attempt();
+  if (!result.ok && backend === 'wasm' && expected !== undefined && expected > 1 && onThreadsFallback !== undefined) {
+    // The threaded build did not start: drop its workers and start the single-threaded one.
+    abandonWasmThreads();
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    const reason = result.error instanceof Error ? result.error.message : 'tf.setBackend returned false';
+    onThreadsFallback(`initBackend('wasm', { threads: ${expected} }): the threaded build failed to start: ${reason}`);
+    expected = 1;
+    result = await attempt();
+  }
+  if (result.error !== undefined) {
     throw new BackendUnavailableError(
       backend,
-      `initBackend('${backend}'): the '${tfName}' backend failed to start: ${error instanceof Error ? error.message : String(error)}`,
-      { cause: error },
+      `initBackend('${backend}'): the '${tfName}' backend failed to start: ${result.error instanceof Error ? result.error.message : String(result.error)}`,
+      { cause: result.error },
     );
-  } finally {
-    restore?.();
   }
-  if (!ok)
+  if (!result.ok)
     throw new BackendUnavailableError(
       backend,
       `initBackend('${backend}'): the '${tfName}' backend failed to start (tf.setBackend returned false; see the warning above)`,
@@ -154,10 +183,10 @@ async function start(backend: ConcreteBackend, load: ModuleLoader, threads?: num
   await tf.ready();
   if (backend === 'wasm') {
     const used = settleWasmThreads(tf.backend());
-    if (threads !== undefined && used !== threads) {
+    if (expected !== undefined && used !== expected) {
       throw new BackendUnavailableError(
         'wasm',
-        `initBackend('wasm', { threads: ${threads} }): the wasm backend runs ${used} thread(s); threads are fixed when it first starts in a process, so call initBackend before anything else uses the wasm backend`,
+        `initBackend('wasm', { threads: ${expected} }): the wasm backend runs ${used} thread(s); threads are fixed when it first starts in a process, so call initBackend before anything else uses the wasm backend`,
       );
     }
     registerWasmTrainingKernels();
@@ -216,13 +245,13 @@ export async function initBackend(
   }
   const load = options.load ?? defaultLoad;
   if (name !== 'auto') {
-    await start(name, load, options.threads);
+    await start(name, load, options.threads, options.onThreadsFallback);
     return name;
   }
   const reasons: string[] = [];
   for (const backend of AUTO_ORDER) {
     try {
-      await start(backend, load, options.threads);
+      await start(backend, load, options.threads, options.onThreadsFallback);
       return backend;
     } catch (error) {
       if (!(error instanceof BackendUnavailableError)) throw error;

@@ -46,6 +46,8 @@ interface PthreadModule {
 }
 
 let workerDir: string | undefined;
+/** Workers the threaded build started, for {@link abandonWasmThreads}. */
+const startedWorkers = new Set<Worker>();
 
 /** The pthread worker script from the bundle, as tfjs writes it into its blob. */
 function workerScript(bundleFile: string): string {
@@ -109,6 +111,7 @@ export function prepareWasmThreads(threads: number, wasm: WasmPackage, bundleFil
   };
   type PostMessage = typeof Worker.prototype.postMessage;
   Worker.prototype.postMessage = function (this: Worker, message: unknown, transfer?: Parameters<PostMessage>[1]) {
+    startedWorkers.add(this);
     const m = message as { cmd?: unknown; urlOrBlob?: unknown } | null;
     if (m && m.cmd === 'load' && m.urlOrBlob instanceof RealBlob) {
       const text = scripts.get(m.urlOrBlob);
@@ -137,6 +140,12 @@ export function prepareWasmThreads(threads: number, wasm: WasmPackage, bundleFil
   };
 }
 
+/** After a failed threaded start: terminates the pthread workers it created. */
+export function abandonWasmThreads(): void {
+  for (const worker of startedWorkers) void worker.terminate();
+  startedWorkers.clear();
+}
+
 /**
  * After the threaded backend started: unrefs its pthread workers (idle threads must not keep
  * Node alive) and returns how many threads XNNPACK uses (1 for the single-threaded build).
@@ -145,5 +154,6 @@ export function settleWasmThreads(backend: unknown): number {
   const module = (backend as { wasm?: PthreadModule } | undefined)?.wasm;
   const pool = module?.PThread;
   if (pool) for (const worker of [...pool.unusedWorkers, ...pool.runningWorkers]) worker.unref();
+  startedWorkers.clear();
   return module?.tfjs?.getThreadsCount() ?? 1;
 }

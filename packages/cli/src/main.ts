@@ -36,7 +36,13 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
   const deps = {
     plugins: withDownloadPrompt(builtinPlugins),
     defaults: builtinDefaults,
-    startBackend: (name: Parameters<typeof initBackend>[0], threads?: number | 'auto') => initBackend(name, { threads: threadCount(threads) }),
+    // threads 'auto' falls back to one thread (with a warning) if the threaded wasm build cannot
+    // start; an explicit count that cannot be honoured is an error.
+    startBackend: (name: Parameters<typeof initBackend>[0], threads?: number | 'auto') =>
+      initBackend(name, {
+        threads: threadCount(threads),
+        ...(typeof threads === 'number' ? {} : { onThreadsFallback: (reason: string) => printError(`warning: ${reason}; continuing on one thread`) }),
+      }),
     print,
     printError,
     setExitCode: (code: number) => {
