@@ -111,8 +111,8 @@ export function prepareWasmThreads(threads: number, wasm: WasmPackage, bundleFil
   };
   type PostMessage = typeof Worker.prototype.postMessage;
   Worker.prototype.postMessage = function (this: Worker, message: unknown, transfer?: Parameters<PostMessage>[1]) {
-    startedWorkers.add(this);
     const m = message as { cmd?: unknown; urlOrBlob?: unknown } | null;
+    if (m && m.cmd === 'load') startedWorkers.add(this); // an Emscripten pthread worker
     if (m && m.cmd === 'load' && m.urlOrBlob instanceof RealBlob) {
       const text = scripts.get(m.urlOrBlob);
       if (text !== undefined) {
