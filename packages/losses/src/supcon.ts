@@ -36,13 +36,10 @@ export interface SupConOptions {
  * its gradients through supcon's wasm conv kernels when they are registered).
  */
 export function matMulT(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
-  if (tf.getBackend() !== 'wasm' || tf.getKernel('Conv2DBackpropFilter', 'wasm') == null)
+  // Differentiable only where the convolution's gradient kernels are registered.
+  if (tf.getBackend() === 'wasm' && tf.getKernel('Conv2DBackpropFilter', 'wasm') == null)
     return tf.matMul(a, b, false, true);
-  const [m, d] = a.shape;
-  const n = b.shape[0];
-  const x = tf.reshape(a, [1, 1, m, d]) as tf.Tensor4D;
-  const w = tf.reshape(tf.transpose(b), [1, 1, d, n]) as tf.Tensor4D;
-  return tf.reshape(tf.conv2d(x, w, 1, 'valid'), [m, n]) as tf.Tensor2D;
+  return product(a, b, true);
 }
 
 /** `a @ bᵀ` or `a @ b` without gradients: on wasm always through XNNPACK (1x1 convolution). */

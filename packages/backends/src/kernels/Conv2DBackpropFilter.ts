@@ -6,8 +6,9 @@
  * batch so the im2col buffer stays under {@link IM2COL_MAX_FLOATS}.
  */
 import { backend_util, Conv2DBackpropFilter } from '@tensorflow/tfjs-core';
-import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import {
+  conv2dValid,
   free,
   im2colRowsHWN,
   padToReadExtent,
@@ -75,18 +76,7 @@ export function conv2dBackpropFilterWasm(
     backend,
   );
   const dyT = transposeToHWNC(dy, backend);
-  const swapped = runWasm(
-    'Conv2D',
-    { x: xT, filter: dyT },
-    {
-      strides: [dh, dw],
-      pad: 'valid',
-      dataFormat: 'NHWC',
-      dilations: [sh, sw],
-      dimRoundingMode: undefined,
-    } as unknown as NamedAttrMap,
-    backend,
-  );
+  const swapped = conv2dValid(xT, dyT, backend, [dh, dw], [sh, sw]);
   free(backend, xT, dyT);
   const out = runWasm('Transpose', { x: swapped }, { perm: [1, 2, 0, 3] }, backend);
   free(backend, swapped);
@@ -121,18 +111,7 @@ function fewTaps(
   const dyT = padTransposeToCHWN(dy, 0, 0, oh, ow, backend);
   const input = reshape(dyT, [1, 1, co, positions], backend);
   free(backend, dyT);
-  const product = runWasm(
-    'Conv2D',
-    { x: input, filter: cols },
-    {
-      strides: [1, 1],
-      pad: 'valid',
-      dataFormat: 'NHWC',
-      dilations: [1, 1],
-      dimRoundingMode: undefined,
-    } as unknown as NamedAttrMap,
-    backend,
-  );
+  const product = conv2dValid(input, cols, backend);
   free(backend, input, cols);
   const flat = reshape(product, [co, kh * kw * ci], backend);
   free(backend, product);

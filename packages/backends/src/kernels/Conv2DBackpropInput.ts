@@ -9,8 +9,9 @@
  * the phases are stacked as channels and put in place by a reshape and one transpose.
  */
 import { backend_util, Conv2DBackpropInput } from '@tensorflow/tfjs-core';
-import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import {
+  conv2dValid,
   free,
   padOrCrop,
   reshape,
@@ -44,27 +45,12 @@ export function conv2dBackpropInputWasm(
   const reversed = runWasm('Reverse', { x: filter }, { dims: [0, 1] }, backend);
   const rotated = runWasm('Transpose', { x: reversed }, { perm: [0, 1, 3, 2] }, backend);
   free(backend, reversed);
-  const conv = (
-    input: TensorInfo,
-    pads: [[0, 0], [number, number], [number, number], [0, 0]] | 'valid',
-  ) =>
-    runWasm(
-      'Conv2D',
-      { x: input, filter: rotated },
-      {
-        strides: [1, 1],
-        pad: pads,
-        dataFormat: 'NHWC',
-        dilations: [dh, dw],
-        dimRoundingMode: undefined,
-      } as unknown as NamedAttrMap,
-      backend,
-    );
+  const conv = (input: TensorInfo) => conv2dValid(input, rotated, backend, [1, 1], [dh, dw]);
   const top = ekh - 1 - convInfo.padInfo.top;
   const left = ekw - 1 - convInfo.padInfo.left;
   if (kh === 1 && kw === 1 && (sh > 1 || sw > 1)) {
     // 1x1 strided: multiply at the low resolution first, then spread (no work on zeros).
-    const low = conv(dy, 'valid');
+    const low = conv(dy);
     const spread = zeroInterleave(low, sh, sw, backend);
     free(backend, low, rotated);
     const dx = padOrCrop(
@@ -99,7 +85,7 @@ export function conv2dBackpropInputWasm(
     backend,
   );
   free(backend, spread);
-  const dx = conv(padded, 'valid');
+  const dx = conv(padded);
   free(backend, padded, rotated);
   return dx;
 }
@@ -165,20 +151,7 @@ function phaseSplit(
         ],
         backend,
       );
-      phases.push(
-        runWasm(
-          'Conv2D',
-          { x: input, filter: sub },
-          {
-            strides: [1, 1],
-            pad: 'valid',
-            dataFormat: 'NHWC',
-            dilations: [1, 1],
-            dimRoundingMode: undefined,
-          } as unknown as NamedAttrMap,
-          backend,
-        ),
-      );
+      phases.push(conv2dValid(input, sub, backend));
       free(backend, sub, input);
     }
   }

@@ -15,4 +15,8 @@ const kernelFunc: KernelFunc = ({ inputs, backend }) => {
 };
 
 /** Kernel config: `Identity` on `wasm` (shares the data; replaces the stock copying kernel). */
-export const identityConfig: KernelConfig = { kernelName: Identity, backendName: 'wasm', kernelFunc };
+export const identityConfig: KernelConfig = {
+  kernelName: Identity,
+  backendName: 'wasm',
+  kernelFunc,
+};

@@ -37,6 +37,24 @@ export function reshape(x: TensorInfo, shape: number[], backend: object): Tensor
   return runWasm('Reshape', { x }, { shape }, backend);
 }
 
+/** The backend's XNNPACK NHWC `Conv2D` with 'valid' padding (strides and dilations default to 1). */
+export function conv2dValid(
+  x: TensorInfo,
+  filter: TensorInfo,
+  backend: object,
+  strides: [number, number] = [1, 1],
+  dilations: [number, number] = [1, 1],
+): TensorInfo {
+  const attrs = {
+    strides,
+    pad: 'valid',
+    dataFormat: 'NHWC',
+    dilations,
+    dimRoundingMode: undefined,
+  };
+  return runWasm('Conv2D', { x, filter }, attrs as unknown as NamedAttrMap, backend);
+}
+
 /** Zero padding; `paddings` is [before, after] per axis, all non-negative. */
 export function pad(x: TensorInfo, paddings: [number, number][], backend: object): TensorInfo {
   return runWasm('PadV2', { x }, { paddings, constantValue: 0 }, backend);
@@ -233,11 +251,7 @@ export function transposeToHWNC(dy: TensorInfo, backend: object): TensorInfo {
  * rows in (oy, ox, n) order (zeros where a tap reads padding). Built in one pass over the heap;
  * meant for few input channels, where it is small.
  */
-export function im2colRowsHWN(
-  x: TensorInfo,
-  info: ReadExtent & { inChannels: number },
-  backend: object,
-): TensorInfo {
+export function im2colRowsHWN(x: TensorInfo, info: ReadExtent, backend: object): TensorInfo {
   const b = backend as HeapBackend;
   const [n, h, w, c] = x.shape as [number, number, number, number];
   const {
