@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { registerWasmTrainingKernels } from './kernels/register';
+import { startTrainKernelWorkers } from './native/train_kernels';
 import { abandonWasmThreads, prepareWasmThreads, settleWasmThreads, WASM_MAX_THREADS } from './wasm_threads';
 import type { WasmPackage } from './wasm_threads';
 
@@ -190,6 +191,8 @@ async function start(backend: ConcreteBackend, load: ModuleLoader, threads?: num
       );
     }
     registerWasmTrainingKernels();
+    // supcon's own kernels split their work over the same number of threads.
+    await startTrainKernelWorkers(tf.backend(), used);
   }
 }
 

@@ -2,11 +2,16 @@
  * `Sum` and `Mean` for the wasm backend when they reduce every axis but the last, the channel
  * reductions of batch norm in NHWC (its moments forward, its two sums backward). The stock wasm
  * kernels transpose the channel axis to the front before reducing, a full copy of the tensor;
- * these sum the rows of the `[rows, channels]` view in place, with float64 accumulators. Any other
- * reduction goes to the stock kernel.
+ * these sum the rows of the `[rows, channels]` view in place: supcon's SIMD kernel split over the
+ * kernel threads (float32 chunks of 64 rows, float64 totals), or JavaScript with float64
+ * accumulators where that kernel is unavailable. Any other reduction goes to the stock kernel.
  */
-import { getKernel, Mean, Sum, util } from '@tensorflow/tfjs-core';
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { Mean, Sum, util } from '@tensorflow/tfjs-core';
+import type { TensorInfo } from '@tensorflow/tfjs-core';
+import { overrideWasmKernel } from './override';
+import type { OverrideConfig } from './override';
+import { trainKernels } from '../native/train_kernels';
+import { channelSums } from './native_ops';
 
 interface WasmBackendLike {
   dataIdMap: { get(id: object): { memoryOffset: number } | undefined };
@@ -32,9 +37,10 @@ function channelReduce(
   const c = x.shape[x.shape.length - 1]!;
   const rows = util.sizeFromShape(x.shape) / c;
   const outShape = keepDims ? [...x.shape.slice(0, -1).map(() => 1), c] : [c];
+  const native = trainKernels(backend);
+  const acc = native !== null ? channelSums(native, backend, 0, x) : new Float64Array(c);
   const out = backend.makeOutput(outShape, 'float32');
-  const acc = new Float64Array(c);
-  if (rows > 0 && c > 0) {
+  if (native === null && rows > 0 && c > 0) {
     const xOffset = backend.dataIdMap.get(x.dataId)!.memoryOffset;
     const values = new Float32Array(backend.wasm.HEAPU8.buffer, xOffset, rows * c);
     // Four rows per pass (JS adds in double precision, so nothing is lost): about twice as fast.
@@ -64,32 +70,17 @@ function channelReduce(
 function makeConfig(
   kernelName: typeof Sum | typeof Mean,
   scale: (rows: number) => number,
-): KernelConfig & { install(): void } {
-  let stock: KernelFunc | undefined;
-  const kernelFunc: KernelFunc = (args) => {
+): OverrideConfig {
+  return overrideWasmKernel(kernelName, (args) => {
     const { x } = args.inputs as { x: TensorInfo };
     const { axis, keepDims } = args.attrs as unknown as {
       axis?: number | number[];
       keepDims?: boolean;
     };
-    if (isChannelReduction(x, axis))
-      return channelReduce(x, keepDims === true, scale, args.backend as unknown as WasmBackendLike);
-    if (stock === undefined)
-      throw new Error(
-        `${kernelName} (wasm): the stock kernel is not registered (initialise the wasm backend first)`,
-      );
-    return stock(args);
-  };
-  return {
-    kernelName,
-    backendName: 'wasm',
-    kernelFunc,
-    /** Remembers the stock kernel this config replaces (call before registering it). */
-    install() {
-      const current = getKernel(kernelName, 'wasm');
-      if (current != null && current.kernelFunc !== kernelFunc) stock = current.kernelFunc;
-    },
-  };
+    return isChannelReduction(x, axis)
+      ? channelReduce(x, keepDims === true, scale, args.backend as unknown as WasmBackendLike)
+      : undefined;
+  });
 }
 
 /** Kernel config: `Sum` on `wasm` (channel reductions in place, else the stock kernel). */

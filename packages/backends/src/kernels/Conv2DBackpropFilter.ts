@@ -19,18 +19,24 @@ import {
   transposeToHWNC,
   checkDyShape,
   stridedSlice,
+  heapOffset,
+  makeOutput,
 } from './wasm_ops';
+import { runSplit, trainKernels } from '../native/train_kernels';
 
 /** Default largest im2col buffer (floats, 32 MiB) built at once; larger batches are split into chunks. */
 export const IM2COL_MAX_FLOATS = 1 << 23;
 let im2colMaxFloats = IM2COL_MAX_FLOATS;
-let strategy: 'swap' | 'im2col' = 'swap';
+type Strategy = 'native' | 'swap' | 'im2col';
+let strategy: Strategy = 'native';
 
 /**
- * Chooses how `Conv2DBackpropFilter` is computed: `'swap'` (default; one XNNPACK convolution with
- * batch and channels swapped) or `'im2col'` (strided slices + `BatchMatMul`). Returns the previous.
+ * Chooses how `Conv2DBackpropFilter` is computed: `'native'` (default; supcon's SIMD kernel in
+ * native/train_kernels.c, split over the kernel threads, for output channels a multiple of 4;
+ * otherwise 'swap'), `'swap'` (one XNNPACK convolution with batch and channels swapped) or
+ * `'im2col'` (strided slices + `BatchMatMul`). Returns the previous.
  */
-export function setConv2dBackpropFilterStrategy(next: 'swap' | 'im2col'): 'swap' | 'im2col' {
+export function setConv2dBackpropFilterStrategy(next: Strategy): Strategy {
   const previous = strategy;
   strategy = next;
   return previous;
@@ -60,6 +66,10 @@ export function conv2dBackpropFilterWasm(
   backend: Backend,
 ): TensorInfo {
   if (strategy === 'im2col') return conv2dBackpropFilterIm2col(x, dy, convInfo, backend);
+  if (strategy === 'native' && convInfo.outChannels % 4 === 0) {
+    const kernels = trainKernels(backend);
+    if (kernels !== null) return nativeFilterGrad(kernels, x, dy, convInfo, backend);
+  }
   if (convInfo.filterHeight * convInfo.filterWidth * convInfo.inChannels <= FEW_TAPS)
     return fewTaps(x, dy, convInfo, backend);
   const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = convInfo;
@@ -80,6 +90,42 @@ export function conv2dBackpropFilterWasm(
   free(backend, xT, dyT);
   const out = runWasm('Transpose', { x: swapped }, { perm: [1, 2, 0, 3] }, backend);
   free(backend, swapped);
+  return out;
+}
+
+/** The filter gradient by supcon's SIMD kernel, work items (tap, 4 input channels) split over the threads. */
+function nativeFilterGrad(
+  kernels: NonNullable<ReturnType<typeof trainKernels>>,
+  x: TensorInfo,
+  dy: TensorInfo,
+  c: backend_util.Conv2DInfo,
+  backend: Backend,
+): TensorInfo {
+  const out = makeOutput(backend, [c.filterHeight, c.filterWidth, c.inChannels, c.outChannels]);
+  const items = c.filterHeight * c.filterWidth * Math.ceil(c.inChannels / 4);
+  const [px, pdy, pdw] = [x, dy, out].map((t) => heapOffset(backend, t));
+  runSplit(kernels, 'conv2d_filter_grad', items, (item0, item1) => [
+    px!,
+    pdy!,
+    pdw!,
+    c.batchSize,
+    c.inHeight,
+    c.inWidth,
+    c.inChannels,
+    c.outHeight,
+    c.outWidth,
+    c.outChannels,
+    c.filterHeight,
+    c.filterWidth,
+    c.strideHeight,
+    c.strideWidth,
+    c.dilationHeight,
+    c.dilationWidth,
+    c.padInfo.top,
+    c.padInfo.left,
+    item0,
+    item1,
+  ]);
   return out;
 }
 

@@ -6,6 +6,7 @@ import {
   unregisterKernel,
 } from '@tensorflow/tfjs-core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
+import { castConfig, tileConfig } from './CastTile';
 import { channelMeanConfig, channelSumConfig } from './ChannelReduce';
 import { conv2DBackpropFilterConfig } from './Conv2DBackpropFilter';
 import { conv2DBackpropInputConfig } from './Conv2DBackpropInput';
@@ -13,6 +14,7 @@ import { depthwiseConv2dNativeBackpropFilterConfig } from './DepthwiseConv2dNati
 import { depthwiseConv2dNativeBackpropInputConfig } from './DepthwiseConv2dNativeBackpropInput';
 import { fusedBatchNormGradConfig } from './FusedBatchNorm_grad';
 import { identityConfig } from './Identity';
+import { meanGradConfig } from './Mean_grad';
 import { installWasmMemoryGuard } from './memory_guard';
 
 /** The kernel configs `registerWasmTrainingKernels` installs, one per kernel (all `backendName: 'wasm'`). */
@@ -24,6 +26,8 @@ export const wasmTrainingKernelConfigs: readonly KernelConfig[] = [
   channelSumConfig,
   channelMeanConfig,
   identityConfig,
+  castConfig,
+  tileConfig,
 ];
 
 let registered = false;
@@ -44,9 +48,8 @@ let registered = false;
 export function registerWasmTrainingKernels(): void {
   installWasmMemoryGuard(findBackend('wasm') ?? undefined);
   if (registered) return;
-  // Sum and Mean keep the stock kernels for every reduction but the channel ones.
-  channelSumConfig.install();
-  channelMeanConfig.install();
+  // Sum, Mean, Cast and Tile keep the stock kernels for the cases they do not handle.
+  for (const config of [channelSumConfig, channelMeanConfig, castConfig, tileConfig]) config.install();
   for (const config of wasmTrainingKernelConfigs) {
     if (getKernel(config.kernelName, config.backendName) != null) {
       unregisterKernel(config.kernelName, config.backendName);
@@ -54,5 +57,6 @@ export function registerWasmTrainingKernels(): void {
     registerKernel(config);
   }
   registerGradient(fusedBatchNormGradConfig);
+  registerGradient(meanGradConfig);
   registered = true;
 }

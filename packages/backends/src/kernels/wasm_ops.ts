@@ -182,6 +182,16 @@ interface HeapBackend {
   makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
 }
 
+/** Byte offset of a tensor's data in the wasm heap. */
+export function heapOffset(backend: object, info: TensorInfo): number {
+  return (backend as HeapBackend).dataIdMap.get(info.dataId)!.memoryOffset;
+}
+
+/** A new float32 output tensor of the wasm backend (uninitialised). */
+export function makeOutput(backend: object, shape: number[]): TensorInfo {
+  return (backend as HeapBackend).makeOutput(shape, 'float32');
+}
+
 /** A float32 view of a tensor's data in the wasm heap (valid until the next allocation). */
 function heapView(backend: HeapBackend, info: TensorInfo): Float32Array {
   const offset = backend.dataIdMap.get(info.dataId)!.memoryOffset;

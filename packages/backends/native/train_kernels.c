@@ -1,0 +1,240 @@
+/*
+ * Training kernels in WebAssembly SIMD (128-bit) that run inside the tfjs wasm backend's own
+ * memory: the module imports that memory, so tensors are read and written in place by the byte
+ * offsets tfjs gives them. The module has no data and uses no shadow stack (build.mjs checks the
+ * output for both), so it never writes outside the buffers it is handed.
+ *
+ * Every kernel takes a range of work items [item0, item1) so that several threads (the main
+ * thread and worker threads that instantiate this module on the same shared memory) can split
+ * one call without locks: items never write the same bytes.
+ *
+ * Build: node native/build.mjs (needs Debian's emscripten for clang-14/wasm-ld-14); the result is
+ * committed as ../src/native/train_kernels_wasm.ts so that nothing at install or test time needs
+ * a compiler.
+ */
+#include <wasm_simd128.h>
+#include <stdint.h>
+
+#define EXPORT(name) __attribute__((export_name(#name)))
+#define INLINE static inline __attribute__((always_inline))
+
+/* ceil(a / b) and floor(a / b) for b > 0 and any sign of a. */
+INLINE int ceil_div(int a, int b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
+INLINE int floor_div(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+INLINE int imax(int a, int b) { return a > b ? a : b; }
+INLINE int imin(int a, int b) { return a < b ? a : b; }
+
+/*
+ * One register tile of the filter gradient: R input channels (1..4) x C output channels (4 or 8),
+ * accumulated over the output rows oh0..oh1 and columns ow0..ow1 of one image for one filter tap.
+ * acc[r][c] += x[ih, iw, ci0 + r] * dy[oh, ow, co0 + 4c .. + 4]
+ */
+INLINE void filter_tile(const float *x, const float *dy, float *dw, int R, int C, int cin, int cout, int w, int ow_, int oh0,
+                        int oh1, int ow0, int ow1, int ihBase, int sh, int iwBase, int sw) {
+  /* Named accumulators, not an array: an array could be placed on the shadow stack. */
+  const v128_t zero = wasm_f32x4_splat(0.0f);
+  v128_t a00 = wasm_v128_load(dw), a01 = C == 8 ? wasm_v128_load(dw + 4) : zero;
+  v128_t a10 = R > 1 ? wasm_v128_load(dw + cout) : zero, a11 = R > 1 && C == 8 ? wasm_v128_load(dw + cout + 4) : zero;
+  v128_t a20 = R > 2 ? wasm_v128_load(dw + 2 * cout) : zero, a21 = R > 2 && C == 8 ? wasm_v128_load(dw + 2 * cout + 4) : zero;
+  v128_t a30 = R > 3 ? wasm_v128_load(dw + 3 * cout) : zero, a31 = R > 3 && C == 8 ? wasm_v128_load(dw + 3 * cout + 4) : zero;
+  const int xStep = sw * cin;
+  for (int oh = oh0; oh < oh1; oh++) {
+    const float *xp = x + ((oh * sh + ihBase) * w + ow0 * sw + iwBase) * cin;
+    const float *dp = dy + (oh * ow_ + ow0) * cout;
+    for (int q = ow0; q < ow1; q++) {
+      const v128_t d0 = wasm_v128_load(dp);
+      const v128_t d1 = C == 8 ? wasm_v128_load(dp + 4) : zero;
+      v128_t s = wasm_v128_load32_splat(xp);
+      a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(s, d0));
+      if (C == 8) a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(s, d1));
+      if (R > 1) {
+        s = wasm_v128_load32_splat(xp + 1);
+        a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(s, d0));
+        if (C == 8) a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(s, d1));
+      }
+      if (R > 2) {
+        s = wasm_v128_load32_splat(xp + 2);
+        a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(s, d0));
+        if (C == 8) a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(s, d1));
+      }
+      if (R > 3) {
+        s = wasm_v128_load32_splat(xp + 3);
+        a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(s, d0));
+        if (C == 8) a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(s, d1));
+      }
+      xp += xStep;
+      dp += cout;
+    }
+  }
+  wasm_v128_store(dw, a00);
+  if (C == 8) wasm_v128_store(dw + 4, a01);
+  if (R > 1) {
+    wasm_v128_store(dw + cout, a10);
+    if (C == 8) wasm_v128_store(dw + cout + 4, a11);
+  }
+  if (R > 2) {
+    wasm_v128_store(dw + 2 * cout, a20);
+    if (C == 8) wasm_v128_store(dw + 2 * cout + 4, a21);
+  }
+  if (R > 3) {
+    wasm_v128_store(dw + 3 * cout, a30);
+    if (C == 8) wasm_v128_store(dw + 3 * cout + 4, a31);
+  }
+}
+
+/* All output-channel tiles (cout a multiple of 4) for R input channels at one tap. */
+INLINE void filter_rows(const float *x, const float *dy, float *dw, int R, int cin, int cout, int w, int ow_, int oh0, int oh1,
+                        int ow0, int ow1, int ihBase, int sh, int iwBase, int sw) {
+  int co = 0;
+  for (; co + 8 <= cout; co += 8)
+    filter_tile(x, dy + co, dw + co, R, 8, cin, cout, w, ow_, oh0, oh1, ow0, ow1, ihBase, sh, iwBase, sw);
+  if (co < cout) filter_tile(x, dy + co, dw + co, R, 4, cin, cout, w, ow_, oh0, oh1, ow0, ow1, ihBase, sh, iwBase, sw);
+}
+
+/*
+ * Gradient of an NHWC convolution with respect to its filter:
+ *   dw[i, j, ci, co] = sum over n, oh, ow of x[n, oh*sh + i*dh - pt, ow*sw + j*dwl - pl, ci] * dy[n, oh, ow, co]
+ * (taps that read padding add nothing). x [n, h, w, cin], dy [n, oh_, ow_, cout], dw [kh, kw, cin, cout];
+ * cout must be a multiple of 4. Work items are (tap, block of 4 input channels), item = tap * ceil(cin/4) + block;
+ * this call zeroes and fills the dw rows of items item0..item1-1 only.
+ */
+EXPORT(conv2d_filter_grad)
+void conv2d_filter_grad(const float *x, const float *dy, float *dw, int n, int h, int w, int cin, int oh_, int ow_, int cout,
+                        int kh, int kw, int sh, int sw, int dh, int dwl, int pt, int pl, int item0, int item1) {
+  const int blocks = (cin + 3) / 4;
+  for (int item = item0; item < item1; item++) {
+    const int tap = item / blocks, ci0 = (item % blocks) * 4;
+    const int R = imin(4, cin - ci0);
+    float *d = dw + (tap * cin + ci0) * cout;
+    for (int k = 0; k < R * cout; k++) d[k] = 0.0f;
+  }
+  const int64_t xImage = (int64_t)h * w * cin, dyImage = (int64_t)oh_ * ow_ * cout;
+  for (int img = 0; img < n; img++) {
+    const float *xi = x + img * xImage;
+    const float *di = dy + img * dyImage;
+    for (int item = item0; item < item1; item++) {
+      const int tap = item / blocks, ci0 = (item % blocks) * 4;
+      const int i = tap / kw, j = tap % kw;
+      const int R = imin(4, cin - ci0);
+      const int ihBase = i * dh - pt, iwBase = j * dwl - pl;
+      /* Output rows/columns whose tap lands inside the image: 0 <= o*s + base < size. */
+      const int oh0 = imax(0, ceil_div(-ihBase, sh)), oh1 = imin(oh_, floor_div(h - 1 - ihBase, sh) + 1);
+      const int ow0 = imax(0, ceil_div(-iwBase, sw)), ow1 = imin(ow_, floor_div(w - 1 - iwBase, sw) + 1);
+      if (oh0 >= oh1 || ow0 >= ow1) continue;
+      float *d = dw + (tap * cin + ci0) * cout;
+      const float *xc = xi + ci0;
+      switch (R) {
+      case 4: filter_rows(xc, di, d, 4, cin, cout, w, ow_, oh0, oh1, ow0, ow1, ihBase, sh, iwBase, sw); break;
+      case 3: filter_rows(xc, di, d, 3, cin, cout, w, ow_, oh0, oh1, ow0, ow1, ihBase, sh, iwBase, sw); break;
+      case 2: filter_rows(xc, di, d, 2, cin, cout, w, ow_, oh0, oh1, ow0, ow1, ihBase, sh, iwBase, sw); break;
+      default: filter_rows(xc, di, d, 1, cin, cout, w, ow_, oh0, oh1, ow0, ow1, ihBase, sh, iwBase, sw); break;
+      }
+    }
+  }
+}
+
+/*
+ * Per-channel sums over rows r0..r1 of [rows, c] tensors, into out (float64, this part's own slots):
+ *   mode 0: out[k] = sum a[r, k]
+ *   mode 1: out[k] = sum a[r, k];  out[c + k] = sum a[r, k] * (b[r, k] - shift[k])
+ *   mode 2: out[k] = sum (a[r, k] - shift[k])^2
+ * Rows are added in float32 in chunks of 64 and the chunk sums in float64, so long sums keep
+ * their precision. Four channels at a time; a channel count that is not a multiple of 4 ends in
+ * scalar code.
+ */
+#define CHUNK 64
+EXPORT(channel_sums)
+void channel_sums(const float *a, const float *b, const float *shift, double *out, int rows, int c, int r0, int r1, int mode) {
+  const int two = mode == 1;
+  for (int k = 0; k < (two ? 2 * c : c); k++) out[k] = 0.0;
+  const int c4 = c & ~3;
+  for (int base = r0; base < r1; base += CHUNK) {
+    const int end = imin(r1, base + CHUNK);
+    for (int k = 0; k < c4; k += 4) {
+      v128_t s1 = wasm_f32x4_splat(0.0f), s2 = s1;
+      const v128_t m = mode == 0 ? s1 : wasm_v128_load(shift + k);
+      const float *pa = a + (int64_t)base * c + k;
+      const float *pb = b + (int64_t)base * c + k;
+      if (mode == 0) {
+        for (int r = base; r < end; r++, pa += c) s1 = wasm_f32x4_add(s1, wasm_v128_load(pa));
+      } else if (mode == 1) {
+        for (int r = base; r < end; r++, pa += c, pb += c) {
+          const v128_t va = wasm_v128_load(pa);
+          s1 = wasm_f32x4_add(s1, va);
+          s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(va, wasm_f32x4_sub(wasm_v128_load(pb), m)));
+        }
+      } else {
+        for (int r = base; r < end; r++, pa += c) {
+          const v128_t d = wasm_f32x4_sub(wasm_v128_load(pa), m);
+          s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(d, d));
+        }
+      }
+      wasm_v128_store(out + k, wasm_f64x2_add(wasm_v128_load(out + k), wasm_f64x2_promote_low_f32x4(s1)));
+      wasm_v128_store(out + k + 2,
+                      wasm_f64x2_add(wasm_v128_load(out + k + 2), wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(s1, s1, 2, 3, 0, 1))));
+      if (two) {
+        double *o2 = out + c + k;
+        wasm_v128_store(o2, wasm_f64x2_add(wasm_v128_load(o2), wasm_f64x2_promote_low_f32x4(s2)));
+        wasm_v128_store(o2 + 2, wasm_f64x2_add(wasm_v128_load(o2 + 2), wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(s2, s2, 2, 3, 0, 1))));
+      }
+    }
+    for (int k = c4; k < c; k++) {
+      float s1 = 0.0f, s2 = 0.0f;
+      const float m = mode == 0 ? 0.0f : shift[k];
+      for (int r = base; r < end; r++) {
+        const float va = a[(int64_t)r * c + k];
+        if (mode == 0) s1 += va;
+        else if (mode == 1) {
+          s1 += va;
+          s2 += va * (b[(int64_t)r * c + k] - m);
+        } else {
+          s1 += (va - m) * (va - m);
+        }
+      }
+      out[k] += s1;
+      if (two) out[c + k] += s2;
+    }
+  }
+}
+
+/*
+ * out[r, k] = a[r, k] * k1[k] + b[r, k] * k2[k] + k3[k] for rows r0..r1 of [rows, c] tensors
+ * (b may be 0: then the middle term is left out). Batch norm's normalisation (forward) and its
+ * input gradient (backward) are both this.
+ */
+EXPORT(channel_affine)
+void channel_affine(const float *a, const float *b, float *out, const float *k1, const float *k2, const float *k3, int c, int r0,
+                    int r1) {
+  const int c4 = c & ~3;
+  for (int r = r0; r < r1; r++) {
+    const float *pa = a + (int64_t)r * c;
+    const float *pb = b + (int64_t)r * c;
+    float *po = out + (int64_t)r * c;
+    int k = 0;
+    if (b) {
+      for (; k < c4; k += 4) {
+        v128_t v = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(pa + k), wasm_v128_load(k1 + k)),
+                                  wasm_f32x4_mul(wasm_v128_load(pb + k), wasm_v128_load(k2 + k)));
+        wasm_v128_store(po + k, wasm_f32x4_add(v, wasm_v128_load(k3 + k)));
+      }
+      for (; k < c; k++) po[k] = pa[k] * k1[k] + pb[k] * k2[k] + k3[k];
+    } else {
+      for (; k < c4; k += 4)
+        wasm_v128_store(po + k, wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(pa + k), wasm_v128_load(k1 + k)), wasm_v128_load(k3 + k)));
+      for (; k < c; k++) po[k] = pa[k] * k1[k] + k3[k];
+    }
+  }
+}
+
+/* out[r, :] = src[r / group, :] for rows r0..r1 of [rows, len]: a broadcast of each source row to
+ * `group` consecutive rows (Tile over a block of axes of size 1). */
+EXPORT(broadcast_rows)
+void broadcast_rows(const float *src, float *out, int len, int group, int r0, int r1) {
+  for (int r = r0; r < r1; r++) {
+    const float *ps = src + (int64_t)(r / group) * len;
+    float *po = out + (int64_t)r * len;
+    int k = 0;
+    for (; k + 4 <= len; k += 4) wasm_v128_store(po + k, wasm_v128_load(ps + k));
+    for (; k < len; k++) po[k] = ps[k];
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * Internal helpers that call supcon's own SIMD kernels (native/train_kernels.c) on wasm tensors,
+ * split over the kernel threads. Each returns `undefined`/`false` nothing: callers first get the
+ * kernel instance with `trainKernels(backend)` and keep their composed path when it is null.
+ */
+import { util } from '@tensorflow/tfjs-core';
+import type { TensorInfo } from '@tensorflow/tfjs-core';
+import { runSplit, splitParts } from '../native/train_kernels';
+import type { Instance } from '../native/train_kernels';
+import { free, heapOffset, makeOutput } from './wasm_ops';
+
+interface HeapBackend {
+  wasm: { HEAPU8: Uint8Array };
+}
+
+/** Rows below this many floats a part are not worth a thread hand-off. */
+const GRAIN_FLOATS = 1 << 15;
+
+/** `[rows, channels]`: the product of every axis but the last, and the last. */
+export function rowsAndChannels(x: TensorInfo): [number, number] {
+  const c = x.shape.length === 0 ? 1 : x.shape[x.shape.length - 1]!;
+  return [c === 0 ? 0 : util.sizeFromShape(x.shape) / c, c];
+}
+
+function rowGrain(c: number): number {
+  return Math.max(1, Math.ceil(GRAIN_FLOATS / Math.max(1, c)));
+}
+
+/** Scratch of `doubles` float64 slots in the heap: the tensor holding it and its 8-aligned offset. */
+function scratchDoubles(backend: object, doubles: number): [TensorInfo, number] {
+  const t = makeOutput(backend, [2 * doubles + 2]);
+  const offset = heapOffset(backend, t);
+  return [t, offset + (offset % 8 === 0 ? 0 : 8 - (offset % 8))];
+}
+
+/**
+ * Per-channel sums of `[rows, c]` tensors in float64 (see `channel_sums`): mode 0 gives Σa;
+ * mode 1 gives Σa then Σa·(b − shift) (2c values); mode 2 gives Σ(a − shift)².
+ */
+export function channelSums(
+  k: Instance,
+  backend: object,
+  mode: 0 | 1 | 2,
+  a: TensorInfo,
+  b?: TensorInfo,
+  shift?: TensorInfo,
+): Float64Array {
+  const [rows, c] = rowsAndChannels(a);
+  const width = mode === 1 ? 2 * c : c;
+  const out = new Float64Array(width);
+  if (rows === 0 || c === 0) return out;
+  const parts = splitParts(k, rows, rowGrain(c));
+  const [scratch, base] = scratchDoubles(backend, parts * width);
+  const pa = heapOffset(backend, a);
+  const pb = b === undefined ? 0 : heapOffset(backend, b);
+  const ps = shift === undefined ? 0 : heapOffset(backend, shift);
+  runSplit(
+    k,
+    'channel_sums',
+    rows,
+    (r0, r1, part) => [pa, pb, ps, base + part * width * 8, rows, c, r0, r1, mode],
+    rowGrain(c),
+  );
+  const view = new Float64Array((backend as HeapBackend).wasm.HEAPU8.buffer, base, parts * width);
+  for (let p = 0; p < parts; p++) for (let i = 0; i < width; i++) out[i]! += view[p * width + i]!;
+  free(backend, scratch);
+  return out;
+}
+
+/** Writes `values` into a new float32 heap tensor `[values.length]`. */
+export function heapVector(backend: object, values: ArrayLike<number>): TensorInfo {
+  const t = makeOutput(backend, [values.length]);
+  new Float32Array(
+    (backend as HeapBackend).wasm.HEAPU8.buffer,
+    heapOffset(backend, t),
+    values.length,
+  ).set(values);
+  return t;
+}
+
+/**
+ * `out = a·k1 + b·k2 + k3` per channel over `[rows, c]` tensors (`b` optional), into a new
+ * float32 tensor of `a`'s shape. `coefficients` holds k1, k2, k3 one after the other (3c values).
+ */
+export function channelAffine(
+  k: Instance,
+  backend: object,
+  a: TensorInfo,
+  b: TensorInfo | undefined,
+  coefficients: Float32Array,
+): TensorInfo {
+  const [rows, c] = rowsAndChannels(a);
+  const out = makeOutput(backend, [...a.shape]);
+  if (rows === 0 || c === 0) return out;
+  const coef = heapVector(backend, coefficients);
+  const pc = heapOffset(backend, coef);
+  const pa = heapOffset(backend, a);
+  const pb = b === undefined ? 0 : heapOffset(backend, b);
+  const po = heapOffset(backend, out);
+  runSplit(
+    k,
+    'channel_affine',
+    rows,
+    (r0, r1) => [pa, pb, po, pc, pc + 4 * c, pc + 8 * c, c, r0, r1],
+    rowGrain(c),
+  );
+  free(backend, coef);
+  return out;
+}
+
+/**
+ * A new float32 tensor `[outer · group · len]` (given as `shape`) in which each of the `outer`
+ * rows of `src` (`len` values each) is repeated `group` times in a row.
+ */
+export function broadcastRows(
+  k: Instance,
+  backend: object,
+  src: TensorInfo,
+  shape: number[],
+  len: number,
+  group: number,
+): TensorInfo {
+  const out = makeOutput(backend, shape);
+  const rows = len === 0 ? 0 : util.sizeFromShape(shape) / len;
+  if (rows === 0) return out;
+  const ps = heapOffset(backend, src);
+  const po = heapOffset(backend, out);
+  runSplit(k, 'broadcast_rows', rows, (r0, r1) => [ps, po, len, group, r0, r1], rowGrain(len));
+  return out;
+}

@@ -1,0 +1,238 @@
+/**
+ * supcon's own WebAssembly SIMD training kernels (`native/train_kernels.c`), run inside the tfjs
+ * wasm backend's memory: the module imports that memory, so kernels read and write tensors in
+ * place at the offsets tfjs gives them.
+ *
+ * Threads: with tfjs's threaded build (`initBackend('wasm', { threads: n })`) the memory is shared,
+ * and {@link startTrainKernelWorkers} starts n - 1 worker threads that instantiate the same module
+ * on it. A call splits its work items between the main thread and the workers (disjoint output
+ * bytes, no locks); the main thread waits for them with `Atomics.wait`. Without workers (one
+ * thread, or before they start) the main thread does everything.
+ */
+import { TRAIN_KERNELS_SHARED_WASM, TRAIN_KERNELS_WASM } from './train_kernels_wasm';
+
+/** The exports of the kernel module; all arguments are int32 (byte offsets and sizes). */
+interface KernelExports {
+  conv2d_filter_grad(...args: number[]): void;
+  channel_sums(...args: number[]): void;
+  channel_affine(...args: number[]): void;
+  broadcast_rows(...args: number[]): void;
+}
+export type KernelName = keyof KernelExports;
+const KERNEL_NAMES: readonly KernelName[] = [
+  'conv2d_filter_grad',
+  'channel_sums',
+  'channel_affine',
+  'broadcast_rows',
+];
+
+/** The parts of the tfjs wasm backend this file reads. */
+interface WasmBackendLike {
+  wasm: { asm?: { memory?: WebAssembly.Memory }; wasmMemory?: WebAssembly.Memory };
+}
+
+/** A started pool: one control block per worker (see WORKER_SOURCE for the layout). */
+interface Pool {
+  controls: Int32Array[];
+  seq: number;
+  terminate(): void;
+}
+
+export interface Instance {
+  exports: KernelExports;
+  memory: WebAssembly.Memory;
+  shared: boolean;
+  module: WebAssembly.Module;
+  pool?: Pool;
+}
+
+const instances = new WeakMap<object, Instance | null>();
+let disabled = typeof process !== 'undefined' && process.env?.SUPCON_TRAIN_KERNELS === 'off';
+
+/** Turns supcon's own wasm kernels off (`false`) or back on; returns the previous setting. For tests and comparisons. */
+export function setTrainKernelsEnabled(enabled: boolean): boolean {
+  const previous = !disabled;
+  disabled = !enabled;
+  return previous;
+}
+
+function decode(base64: string): Uint8Array<ArrayBuffer> {
+  if (typeof Buffer !== 'undefined') return new Uint8Array(Buffer.from(base64, 'base64'));
+  const text = atob(base64);
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return bytes;
+}
+
+function memoryOf(backend: object): WebAssembly.Memory | undefined {
+  const wasm = (backend as Partial<WasmBackendLike>).wasm;
+  return wasm?.wasmMemory ?? wasm?.asm?.memory;
+}
+
+/**
+ * The kernel module instantiated on `backend`'s memory, or `null` where it cannot be (no SIMD, no
+ * memory found, or turned off); callers then take their XNNPACK-composed path.
+ */
+export function trainKernels(backend: object): Instance | null {
+  if (disabled) return null;
+  let instance = instances.get(backend);
+  if (instance !== undefined) return instance;
+  instance = null;
+  const memory = memoryOf(backend);
+  if (memory !== undefined) {
+    const shared =
+      typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+    try {
+      const module = new WebAssembly.Module(
+        decode(shared ? TRAIN_KERNELS_SHARED_WASM : TRAIN_KERNELS_WASM),
+      );
+      const exports = new WebAssembly.Instance(module, { env: { memory } })
+        .exports as unknown as KernelExports;
+      instance = { exports, memory, shared, module };
+    } catch {
+      instance = null; // no SIMD here: the composed kernels still work
+    }
+  }
+  instances.set(backend, instance);
+  return instance;
+}
+
+/** Threads a call on `backend` is split over (1 without workers). */
+export function trainKernelThreads(backend: object): number {
+  const instance = trainKernels(backend);
+  return instance === null ? 1 : threadsOf(instance);
+}
+
+function threadsOf(instance: Instance): number {
+  return instance.pool === undefined ? 1 : instance.pool.controls.length + 1;
+}
+
+/**
+ * How many parts {@link runSplit} cuts `items` work items into: at most one per thread, and
+ * at least `grain` items a part.
+ */
+export function splitParts(instance: Instance, items: number, grain = 1): number {
+  return Math.max(1, Math.min(Math.floor(items / Math.max(1, grain)), threadsOf(instance)));
+}
+
+/*
+ * Worker control block (Int32Array over its own SharedArrayBuffer):
+ *   [0] job sequence number (the main thread bumps it; -1 asks the worker to exit)
+ *   [1] sequence number of the last finished job   [2] 0 ok, 1 the job threw
+ *   [3] kernel index   [4] argument count   [5..] int32 arguments
+ */
+const CONTROL_INTS = 64;
+const WORKER_SOURCE = `
+const { workerData } = require('node:worker_threads');
+const { module, memory, control, names } = workerData;
+const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
+const c = new Int32Array(control);
+let seen = 0;
+for (;;) {
+  Atomics.wait(c, 0, seen);
+  seen = Atomics.load(c, 0);
+  if (seen < 0) break;
+  let status = 0;
+  try {
+    const args = Array.from(c.subarray(5, 5 + c[4]));
+    k[names[c[3]]](...args);
+  } catch (e) {
+    status = 1;
+  }
+  c[2] = status;
+  Atomics.store(c, 1, seen);
+  Atomics.notify(c, 1);
+}
+`;
+
+/**
+ * Starts `threads - 1` worker threads for the kernels on `backend` (Node, shared memory only; a
+ * no-op otherwise or when already started). The workers are unref'd: they never keep a finished
+ * process alive.
+ */
+export async function startTrainKernelWorkers(backend: object, threads: number): Promise<void> {
+  const instance = trainKernels(backend);
+  if (instance === null || !instance.shared || instance.pool !== undefined || threads < 2) return;
+  if (typeof process?.versions?.node !== 'string') return;
+  const { Worker } = await import('node:worker_threads');
+  const controls: Int32Array[] = [];
+  const workers: InstanceType<typeof Worker>[] = [];
+  for (let t = 1; t < threads; t++) {
+    const control = new SharedArrayBuffer(CONTROL_INTS * 4);
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { module: instance.module, memory: instance.memory, control, names: KERNEL_NAMES },
+    });
+    worker.unref();
+    controls.push(new Int32Array(control));
+    workers.push(worker);
+  }
+  instance.pool = {
+    controls,
+    seq: 0,
+    terminate: () => {
+      for (const c of controls) {
+        Atomics.store(c, 0, -1);
+        Atomics.notify(c, 0);
+      }
+      for (const w of workers) void w.terminate();
+    },
+  };
+}
+
+/** Stops the workers of `backend`'s kernels (calls after this run on the main thread alone). */
+export function stopTrainKernelWorkers(backend: object): void {
+  const instance = instances.get(backend);
+  if (instance?.pool === undefined) return;
+  instance.pool.terminate();
+  instance.pool = undefined;
+}
+
+/**
+ * Runs kernel `name` over work items [0, items): `args(item0, item1, part)` gives the kernel's
+ * int32 arguments for a range; part numbers run from 0 to {@link splitParts} - 1. The range is
+ * split evenly over the main thread and the workers.
+ * @throws Error naming the kernel when a worker's share failed.
+ */
+export function runSplit(
+  instance: Instance,
+  name: KernelName,
+  items: number,
+  args: (item0: number, item1: number, part: number) => number[],
+  grain = 1,
+): void {
+  const pool = instance.pool;
+  const parts = splitParts(instance, items, grain);
+  if (parts <= 1) {
+    instance.exports[name](...args(0, items, 0));
+    return;
+  }
+  const seq = ++pool!.seq;
+  const bounds = Array.from({ length: parts + 1 }, (_, p) => Math.round((p * items) / parts));
+  const used = pool!.controls.slice(0, parts - 1);
+  used.forEach((c, w) => {
+    const a = args(bounds[w + 1]!, bounds[w + 2]!, w + 1);
+    c[3] = KERNEL_NAMES.indexOf(name);
+    c[4] = a.length;
+    c.set(a, 5);
+    Atomics.store(c, 0, seq);
+    Atomics.notify(c, 0);
+  });
+  let error: unknown;
+  try {
+    instance.exports[name](...args(bounds[0]!, bounds[1]!, 0));
+  } catch (e) {
+    error = e;
+  }
+  let failed = false;
+  for (const c of used) {
+    for (;;) {
+      const done = Atomics.load(c, 1);
+      if (done === seq) break;
+      Atomics.wait(c, 1, done, 1000);
+    }
+    if (c[2] !== 0) failed = true;
+  }
+  if (error !== undefined) throw error;
+  if (failed) throw new Error(`@supcon/backends: the wasm kernel ${name} failed in a worker thread`);
+}
