@@ -238,3 +238,114 @@ void broadcast_rows(const float *src, float *out, int len, int group, int r0, in
     for (; k < len; k++) po[k] = ps[k];
   }
 }
+
+/*
+ * One register tile of a valid convolution: P output pixels (1..4, consecutive in a row) x C
+ * output channels (4 or 8), summed over every tap and input channel.
+ */
+INLINE void conv_tile(const float *x, const float *f, float *out, int P, int C, int cin, int cout, int wp, int kh, int kw, int sw,
+                      int dh, int dwl) {
+  const v128_t zero = wasm_f32x4_splat(0.0f);
+  v128_t a00 = zero, a01 = zero, a10 = zero, a11 = zero, a20 = zero, a21 = zero, a30 = zero, a31 = zero;
+  const int px = sw * cin; /* floats between the pixels of the tile */
+  for (int i = 0; i < kh; i++) {
+    for (int j = 0; j < kw; j++) {
+      const float *x0 = x + (i * dh * wp + j * dwl) * cin;
+      const float *x1 = x0 + px, *x2 = x0 + 2 * px, *x3 = x0 + 3 * px;
+      const float *fq = f + (i * kw + j) * cin * cout;
+      for (int ci = 0; ci < cin; ci++, fq += cout) {
+        const v128_t w0 = wasm_v128_load(fq);
+        const v128_t w1 = C == 8 ? wasm_v128_load(fq + 4) : zero;
+        v128_t s = wasm_v128_load32_splat(x0++);
+        a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(s, w0));
+        if (C == 8) a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(s, w1));
+        if (P > 1) {
+          s = wasm_v128_load32_splat(x1++);
+          a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(s, w0));
+          if (C == 8) a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(s, w1));
+        }
+        if (P > 2) {
+          s = wasm_v128_load32_splat(x2++);
+          a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(s, w0));
+          if (C == 8) a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(s, w1));
+        }
+        if (P > 3) {
+          s = wasm_v128_load32_splat(x3++);
+          a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(s, w0));
+          if (C == 8) a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(s, w1));
+        }
+      }
+    }
+  }
+  wasm_v128_store(out, a00);
+  if (C == 8) wasm_v128_store(out + 4, a01);
+  if (P > 1) {
+    wasm_v128_store(out + cout, a10);
+    if (C == 8) wasm_v128_store(out + cout + 4, a11);
+  }
+  if (P > 2) {
+    wasm_v128_store(out + 2 * cout, a20);
+    if (C == 8) wasm_v128_store(out + 2 * cout + 4, a21);
+  }
+  if (P > 3) {
+    wasm_v128_store(out + 3 * cout, a30);
+    if (C == 8) wasm_v128_store(out + 3 * cout + 4, a31);
+  }
+}
+
+INLINE void conv_pixels(const float *x, const float *f, float *out, int P, int cin, int cout, int wp, int kh, int kw, int sw, int dh,
+                        int dwl) {
+  int co = 0;
+  for (; co + 8 <= cout; co += 8) conv_tile(x, f + co, out + co, P, 8, cin, cout, wp, kh, kw, sw, dh, dwl);
+  if (co < cout) conv_tile(x, f + co, out + co, P, 4, cin, cout, wp, kh, kw, sw, dh, dwl);
+}
+
+/*
+ * Valid NHWC convolution of an already padded input:
+ *   out[n, oh, ow, co] = sum over i, j, ci of x[n, oh*sh + i*dh, ow*sw + j*dwl, ci] * f[i, j, ci, co]
+ * x [n, hp, wp, cin], f [kh, kw, cin, cout], out [n, oh_, ow_, cout]; cout a multiple of 4.
+ * Work items are output rows, item = n * oh_ + oh.
+ */
+EXPORT(conv2d_valid)
+void conv2d_valid(const float *x, const float *f, float *out, int hp, int wp, int cin, int oh_, int ow_, int cout, int kh, int kw,
+                  int sh, int sw, int dh, int dwl, int item0, int item1) {
+  for (int item = item0; item < item1; item++) {
+    const int n = item / oh_, oh = item % oh_;
+    const float *xr = x + ((int64_t)n * hp + (int64_t)oh * sh) * wp * cin;
+    float *orow = out + (int64_t)item * ow_ * cout;
+    int ow = 0;
+    for (; ow + 4 <= ow_; ow += 4) conv_pixels(xr + ow * sw * cin, f, orow + ow * cout, 4, cin, cout, wp, kh, kw, sw, dh, dwl);
+    switch (ow_ - ow) {
+    case 3: conv_pixels(xr + ow * sw * cin, f, orow + ow * cout, 3, cin, cout, wp, kh, kw, sw, dh, dwl); break;
+    case 2: conv_pixels(xr + ow * sw * cin, f, orow + ow * cout, 2, cin, cout, wp, kh, kw, sw, dh, dwl); break;
+    case 1: conv_pixels(xr + ow * sw * cin, f, orow + ow * cout, 1, cin, cout, wp, kh, kw, sw, dh, dwl); break;
+    default: break;
+    }
+  }
+}
+
+/*
+ * Zero padding (or cropping, for negative top/left) of NHWC x [n, h, w, c] into out [n, hp, wp, c]
+ * with x's row 0 at out row `top` and column 0 at column `left`. Work items are output rows
+ * (n * hp + row).
+ */
+EXPORT(pad_nhwc)
+void pad_nhwc(const float *x, float *out, int h, int w, int c, int hp, int wp, int top, int left, int item0, int item1) {
+  const int j0 = imax(0, left), j1 = imin(wp, w + left); /* output columns that read x */
+  for (int item = item0; item < item1; item++) {
+    const int n = item / hp, row = item % hp, si = row - top;
+    float *po = out + (int64_t)item * wp * c;
+    if (si < 0 || si >= h || j0 >= j1) {
+      for (int k = 0; k < wp * c; k++) po[k] = 0.0f;
+      continue;
+    }
+    for (int k = 0; k < j0 * c; k++) po[k] = 0.0f;
+    const float *ps = x + (((int64_t)n * h + si) * w + (j0 - left)) * c;
+    float *pd = po + j0 * c;
+    const int len = (j1 - j0) * c;
+    int k = 0;
+    for (; k + 4 <= len; k += 4) wasm_v128_store(pd + k, wasm_v128_load(ps + k));
+    for (; k < len; k++) pd[k] = ps[k];
+    for (int k2 = j1 * c; k2 < wp * c; k2++) po[k2] = 0.0f;
+  }
+}

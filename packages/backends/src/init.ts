@@ -3,7 +3,12 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { registerWasmTrainingKernels } from './kernels/register';
 import { startTrainKernelWorkers } from './native/train_kernels';
-import { abandonWasmThreads, prepareWasmThreads, settleWasmThreads, WASM_MAX_THREADS } from './wasm_threads';
+import {
+  abandonWasmThreads,
+  prepareWasmThreads,
+  settleWasmThreads,
+  WASM_MAX_THREADS,
+} from './wasm_threads';
 import type { WasmPackage } from './wasm_threads';
 
 /** Names `initBackend` accepts. `'auto'` picks the fastest backend that loads. */
@@ -129,7 +134,12 @@ function loadPackage(backend: ConcreteBackend, load: ModuleLoader): unknown {
   }
 }
 
-async function start(backend: ConcreteBackend, load: ModuleLoader, threads?: number, onThreadsFallback?: (reason: string) => void): Promise<void> {
+async function start(
+  backend: ConcreteBackend,
+  load: ModuleLoader,
+  threads?: number,
+  onThreadsFallback?: (reason: string) => void,
+): Promise<void> {
   const exports = loadPackage(backend, load);
   const { pkg, tfName } = PACKAGES[backend];
   if (tf.findBackendFactory(tfName) == null && tf.findBackend(tfName) == null) {
@@ -144,7 +154,8 @@ async function start(backend: ConcreteBackend, load: ModuleLoader, threads?: num
     try {
       restore = prepareThreads(exports, threads);
     } catch (error) {
-      if (!(error instanceof BackendUnavailableError) || onThreadsFallback === undefined) throw error;
+      if (!(error instanceof BackendUnavailableError) || onThreadsFallback === undefined)
+        throw error;
       onThreadsFallback(error.message);
       expected = 1;
     }
@@ -160,12 +171,21 @@ async function start(backend: ConcreteBackend, load: ModuleLoader, threads?: num
     }
   };
   let result = await attempt();
-  if (!result.ok && backend === 'wasm' && expected !== undefined && expected > 1 && onThreadsFallback !== undefined) {
+  if (
+    !result.ok &&
+    backend === 'wasm' &&
+    expected !== undefined &&
+    expected > 1 &&
+    onThreadsFallback !== undefined
+  ) {
     // The threaded build did not start: drop its workers and start the single-threaded one.
     abandonWasmThreads();
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-    const reason = result.error instanceof Error ? result.error.message : 'tf.setBackend returned false';
-    onThreadsFallback(`initBackend('wasm', { threads: ${expected} }): the threaded build failed to start: ${reason}`);
+    const reason =
+      result.error instanceof Error ? result.error.message : 'tf.setBackend returned false';
+    onThreadsFallback(
+      `initBackend('wasm', { threads: ${expected} }): the threaded build failed to start: ${reason}`,
+    );
     expected = 1;
     result = await attempt();
   }
@@ -199,28 +219,49 @@ async function start(backend: ConcreteBackend, load: ModuleLoader, threads?: num
 /** Sets up tfjs's threaded wasm build in Node when more than one thread is asked for. */
 function prepareThreads(exports: unknown, threads: number): (() => void) | undefined {
   if (!Number.isInteger(threads) || threads < 1 || threads > WASM_MAX_THREADS) {
-    throw new Error(`initBackend('wasm'): threads must be an integer from 1 to ${WASM_MAX_THREADS}, got ${threads}`);
+    throw new Error(
+      `initBackend('wasm'): threads must be an integer from 1 to ${WASM_MAX_THREADS}, got ${threads}`,
+    );
   }
   // Already started (threads fixed), one thread asked for, or not Node: nothing to prepare.
-  if (tf.findBackend('wasm') != null || threads === 1 || typeof process?.versions?.node !== 'string') return undefined;
+  if (
+    tf.findBackend('wasm') != null ||
+    threads === 1 ||
+    typeof process?.versions?.node !== 'string'
+  )
+    return undefined;
   try {
     // The bundle file only supplies the pthread worker script, the same in any 4.22 install.
-    const cjsModule = typeof module === 'object' && module !== null ? (module as { filename?: unknown }) : undefined;
-    const base = typeof cjsModule?.filename === 'string' ? cjsModule.filename : path.join(process.cwd(), 'package.json');
+    const cjsModule =
+      typeof module === 'object' && module !== null
+        ? (module as { filename?: unknown })
+        : undefined;
+    const base =
+      typeof cjsModule?.filename === 'string'
+        ? cjsModule.filename
+        : path.join(process.cwd(), 'package.json');
     const bundleFile = createRequire(base).resolve(PACKAGES.wasm.pkg);
     return prepareWasmThreads(threads, exports as WasmPackage, bundleFile, tf.env());
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new BackendUnavailableError('wasm', `initBackend('wasm', { threads: ${threads} }): ${reason} (threads: 1 starts the single-threaded build; in a config, set \`threads: 1\`)`, {
-      cause: error,
-    });
+    throw new BackendUnavailableError(
+      'wasm',
+      `initBackend('wasm', { threads: ${threads} }): ${reason} (threads: 1 starts the single-threaded build; in a config, set \`threads: 1\`)`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 
 /** Threads the started wasm backend uses (1: single-threaded build; 0: wasm not started). */
 export function wasmThreadsInUse(): number {
   const backend = tf.findBackend('wasm');
-  return backend == null ? 0 : ((backend as unknown as { wasm?: { tfjs?: { getThreadsCount(): number } } }).wasm?.tfjs?.getThreadsCount() ?? 1);
+  return backend == null
+    ? 0
+    : ((
+        backend as unknown as { wasm?: { tfjs?: { getThreadsCount(): number } } }
+      ).wasm?.tfjs?.getThreadsCount() ?? 1);
 }
 
 /**

@@ -53,7 +53,10 @@ const startedWorkers = new Set<Worker>();
 function workerScript(bundleFile: string): string {
   const source = readFileSync(bundleFile, 'utf8');
   const match = /var wasmWorkerContents = ("(?:[^"\\]|\\.)*");/.exec(source);
-  if (!match) throw new Error(`${bundleFile}: no pthread worker script found (an unexpected tfjs-backend-wasm build)`);
+  if (!match)
+    throw new Error(
+      `${bundleFile}: no pthread worker script found (an unexpected tfjs-backend-wasm build)`,
+    );
   const contents = JSON.parse(match[1]!) as string;
   // The bundle evaluates the main script in the worker's global scope; these are the names its
   // Node code expects from the surrounding bundle.
@@ -79,12 +82,19 @@ function tempDir(): string {
  * temporary patches; call it once the backend has started (or failed to).
  * @throws Error for an unsupported tfjs-backend-wasm version or bundle, or bad `threads`.
  */
-export function prepareWasmThreads(threads: number, wasm: WasmPackage, bundleFile: string, env: FlagEnvironment): () => void {
+export function prepareWasmThreads(
+  threads: number,
+  wasm: WasmPackage,
+  bundleFile: string,
+  env: FlagEnvironment,
+): () => void {
   if (!Number.isInteger(threads) || threads < 1 || threads > WASM_MAX_THREADS) {
     throw new Error(`threads: expected an integer from 1 to ${WASM_MAX_THREADS}, got ${threads}`);
   }
   if (!WASM_THREADS_SUPPORTED_VERSION.test(wasm.version_wasm)) {
-    throw new Error(`threaded wasm in Node needs @tensorflow/tfjs-backend-wasm 4.22.x, found ${wasm.version_wasm}`);
+    throw new Error(
+      `threaded wasm in Node needs @tensorflow/tfjs-backend-wasm 4.22.x, found ${wasm.version_wasm}`,
+    );
   }
   const dir = tempDir();
   const workerFile = path.join(dir, 'pthread-worker.cjs');
@@ -95,7 +105,8 @@ export function prepareWasmThreads(threads: number, wasm: WasmPackage, bundleFil
   class CapturingBlob extends RealBlob {
     constructor(parts?: BlobPart[], options?: BlobPropertyBag) {
       super(parts, options);
-      if (/javascript/.test(options?.type ?? '') && parts?.every((p) => typeof p === 'string')) scripts.set(this, parts.join(''));
+      if (/javascript/.test(options?.type ?? '') && parts?.every((p) => typeof p === 'string'))
+        scripts.set(this, parts.join(''));
     }
   }
   const realCreateObjectURL = URL.createObjectURL;
@@ -106,11 +117,16 @@ export function prepareWasmThreads(threads: number, wasm: WasmPackage, bundleFil
   globalThis.Blob = CapturingBlob;
   URL.createObjectURL = (blob: Blob) => {
     const text = scripts.get(blob);
-    if (text !== undefined && text.includes('ENVIRONMENT_IS_PTHREAD') && text.includes('onmessage')) return workerFile;
+    if (text !== undefined && text.includes('ENVIRONMENT_IS_PTHREAD') && text.includes('onmessage'))
+      return workerFile;
     return realCreateObjectURL(blob);
   };
   type PostMessage = typeof Worker.prototype.postMessage;
-  Worker.prototype.postMessage = function (this: Worker, message: unknown, transfer?: Parameters<PostMessage>[1]) {
+  Worker.prototype.postMessage = function (
+    this: Worker,
+    message: unknown,
+    transfer?: Parameters<PostMessage>[1],
+  ) {
     const m = message as { cmd?: unknown; urlOrBlob?: unknown } | null;
     if (m && m.cmd === 'load') startedWorkers.add(this); // an Emscripten pthread worker
     if (m && m.cmd === 'load' && m.urlOrBlob instanceof RealBlob) {

@@ -7,7 +7,7 @@ import { util } from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { runSplit, splitParts } from '../native/train_kernels';
 import type { Instance } from '../native/train_kernels';
-import { free, heapOffset, makeOutput } from './wasm_ops';
+import { free, heapOffset, makeOutput } from './heap';
 
 interface HeapBackend {
   wasm: { HEAPU8: Uint8Array };
@@ -126,5 +126,80 @@ export function broadcastRows(
   const ps = heapOffset(backend, src);
   const po = heapOffset(backend, out);
   runSplit(k, 'broadcast_rows', rows, (r0, r1) => [ps, po, len, group, r0, r1], rowGrain(len));
+  return out;
+}
+
+/**
+ * NHWC `x` [n, h, w, c] placed at row `top`, column `left` of a new zero tensor [n, hp, wp, c]
+ * (negative offsets crop).
+ */
+export function padNhwc(
+  k: Instance,
+  backend: object,
+  x: TensorInfo,
+  top: number,
+  left: number,
+  hp: number,
+  wp: number,
+): TensorInfo {
+  const [n, h, w, c] = x.shape as [number, number, number, number];
+  const out = makeOutput(backend, [n, hp, wp, c]);
+  const items = n * hp;
+  if (items === 0 || wp * c === 0) return out;
+  const px = heapOffset(backend, x);
+  const po = heapOffset(backend, out);
+  runSplit(
+    k,
+    'pad_nhwc',
+    items,
+    (r0, r1) => [px, po, h, w, c, hp, wp, top, left, r0, r1],
+    rowGrain(wp * c),
+  );
+  return out;
+}
+
+/**
+ * Valid NHWC convolution (no padding) of `x` [n, h, w, inC] with `filter` [kh, kw, inC, outC],
+ * outC a multiple of 4, by supcon's SIMD kernel split over output rows.
+ */
+export function convValid(
+  k: Instance,
+  backend: object,
+  x: TensorInfo,
+  filter: TensorInfo,
+  strides: [number, number] = [1, 1],
+  dilations: [number, number] = [1, 1],
+): TensorInfo {
+  const [n, h, w, cin] = x.shape as [number, number, number, number];
+  const [kh, kw, , cout] = filter.shape as [number, number, number, number];
+  const [sh, sw] = strides;
+  const [dh, dw] = dilations;
+  const oh = Math.max(0, Math.floor((h - (kh - 1) * dh - 1) / sh) + 1);
+  const ow = Math.max(0, Math.floor((w - (kw - 1) * dw - 1) / sw) + 1);
+  const out = makeOutput(backend, [n, oh, ow, cout]);
+  const items = n * oh;
+  if (items === 0 || ow === 0 || cout === 0) return out;
+  const px = heapOffset(backend, x);
+  const pf = heapOffset(backend, filter);
+  const po = heapOffset(backend, out);
+  runSplit(k, 'conv2d_valid', items, (r0, r1) => [
+    px,
+    pf,
+    po,
+    h,
+    w,
+    cin,
+    oh,
+    ow,
+    cout,
+    kh,
+    kw,
+    sh,
+    sw,
+    dh,
+    dw,
+    r0,
+    r1,
+  ]);
   return out;
 }

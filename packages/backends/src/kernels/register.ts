@@ -8,6 +8,7 @@ import {
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { castConfig, tileConfig } from './CastTile';
 import { channelMeanConfig, channelSumConfig } from './ChannelReduce';
+import { conv2DConfig, fusedConv2DConfig } from './Conv2D';
 import { conv2DBackpropFilterConfig } from './Conv2DBackpropFilter';
 import { conv2DBackpropInputConfig } from './Conv2DBackpropInput';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './DepthwiseConv2dNativeBackpropFilter';
@@ -28,6 +29,8 @@ export const wasmTrainingKernelConfigs: readonly KernelConfig[] = [
   identityConfig,
   castConfig,
   tileConfig,
+  conv2DConfig,
+  fusedConv2DConfig,
 ];
 
 let registered = false;
@@ -48,8 +51,16 @@ let registered = false;
 export function registerWasmTrainingKernels(): void {
   installWasmMemoryGuard(findBackend('wasm') ?? undefined);
   if (registered) return;
-  // Sum, Mean, Cast and Tile keep the stock kernels for the cases they do not handle.
-  for (const config of [channelSumConfig, channelMeanConfig, castConfig, tileConfig]) config.install();
+  // These keep the stock kernels for the cases they do not handle.
+  const overrides = [
+    channelSumConfig,
+    channelMeanConfig,
+    castConfig,
+    tileConfig,
+    conv2DConfig,
+    fusedConv2DConfig,
+  ];
+  for (const config of overrides) config.install();
   for (const config of wasmTrainingKernelConfigs) {
     if (getKernel(config.kernelName, config.backendName) != null) {
       unregisterKernel(config.kernelName, config.backendName);

@@ -2,8 +2,14 @@
  * Internal helpers: run a wasm backend kernel directly (no engine, no tape) and free its outputs.
  * The composed training kernels call these; nothing here is exported from the package.
  */
-import { getKernel, util } from '@tensorflow/tfjs-core';
-import type { DataId, KernelBackend, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { getKernel } from '@tensorflow/tfjs-core';
+import type { KernelBackend, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { trainKernels } from '../native/train_kernels';
+import { convValid } from './native_ops';
+import { free, heapView } from './heap';
+import type { HeapBackend } from './heap';
+
+export { free, heapOffset, makeOutput } from './heap';
 
 /**
  * Runs the kernel `name` registered for the `wasm` backend on `inputs`; returns its first output.
@@ -25,19 +31,15 @@ export function runWasm(
   return Array.isArray(out) ? (out[0] as TensorInfo) : out;
 }
 
-/** Frees intermediate tensors made by {@link runWasm}. */
-export function free(backend: object, ...infos: (TensorInfo | undefined)[]): void {
-  for (const info of infos) {
-    if (info !== undefined) (backend as KernelBackend).disposeData(info.dataId as DataId);
-  }
-}
-
 /** Reshape without copying (the wasm Reshape kernel shares the data and counts a reference). */
 export function reshape(x: TensorInfo, shape: number[], backend: object): TensorInfo {
   return runWasm('Reshape', { x }, { shape }, backend);
 }
 
-/** The backend's XNNPACK NHWC `Conv2D` with 'valid' padding (strides and dilations default to 1). */
+/**
+ * NHWC `Conv2D` with 'valid' padding (strides and dilations default to 1): supcon's SIMD kernel
+ * when it is available and the output channels are a multiple of 4, else the backend's XNNPACK one.
+ */
 export function conv2dValid(
   x: TensorInfo,
   filter: TensorInfo,
@@ -45,6 +47,8 @@ export function conv2dValid(
   strides: [number, number] = [1, 1],
   dilations: [number, number] = [1, 1],
 ): TensorInfo {
+  const native = filter.shape[3]! % 4 === 0 ? trainKernels(backend) : null;
+  if (native !== null) return convValid(native, backend, x, filter, strides, dilations);
   const attrs = {
     strides,
     pad: 'valid',
@@ -174,28 +178,6 @@ export function checkDyShape(
         `(input [${inShape.join(', ')}], filter [${filterShape.join(', ')}])`,
     );
   }
-}
-
-interface HeapBackend {
-  dataIdMap: { get(id: object): { memoryOffset: number } | undefined };
-  wasm: { HEAPU8: Uint8Array };
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
-}
-
-/** Byte offset of a tensor's data in the wasm heap. */
-export function heapOffset(backend: object, info: TensorInfo): number {
-  return (backend as HeapBackend).dataIdMap.get(info.dataId)!.memoryOffset;
-}
-
-/** A new float32 output tensor of the wasm backend (uninitialised). */
-export function makeOutput(backend: object, shape: number[]): TensorInfo {
-  return (backend as HeapBackend).makeOutput(shape, 'float32');
-}
-
-/** A float32 view of a tensor's data in the wasm heap (valid until the next allocation). */
-function heapView(backend: HeapBackend, info: TensorInfo): Float32Array {
-  const offset = backend.dataIdMap.get(info.dataId)!.memoryOffset;
-  return new Float32Array(backend.wasm.HEAPU8.buffer, offset, util.sizeFromShape(info.shape));
 }
 
 /**

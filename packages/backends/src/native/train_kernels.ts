@@ -17,6 +17,8 @@ interface KernelExports {
   channel_sums(...args: number[]): void;
   channel_affine(...args: number[]): void;
   broadcast_rows(...args: number[]): void;
+  conv2d_valid(...args: number[]): void;
+  pad_nhwc(...args: number[]): void;
 }
 export type KernelName = keyof KernelExports;
 const KERNEL_NAMES: readonly KernelName[] = [
@@ -24,6 +26,8 @@ const KERNEL_NAMES: readonly KernelName[] = [
   'channel_sums',
   'channel_affine',
   'broadcast_rows',
+  'conv2d_valid',
+  'pad_nhwc',
 ];
 
 /** The parts of the tfjs wasm backend this file reads. */
@@ -161,7 +165,12 @@ export async function startTrainKernelWorkers(backend: object, threads: number):
     const control = new SharedArrayBuffer(CONTROL_INTS * 4);
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { module: instance.module, memory: instance.memory, control, names: KERNEL_NAMES },
+      workerData: {
+        module: instance.module,
+        memory: instance.memory,
+        control,
+        names: KERNEL_NAMES,
+      },
     });
     worker.unref();
     controls.push(new Int32Array(control));
@@ -234,5 +243,6 @@ export function runSplit(
     if (c[2] !== 0) failed = true;
   }
   if (error !== undefined) throw error;
-  if (failed) throw new Error(`@supcon/backends: the wasm kernel ${name} failed in a worker thread`);
+  if (failed)
+    throw new Error(`@supcon/backends: the wasm kernel ${name} failed in a worker thread`);
 }
