@@ -14,11 +14,15 @@ export type { ResNetOptions, SmallCnnOptions, MlpOptions, SeedSource } from './r
 export { projectionHead, createContrastiveModel, countTrainableParams } from './heads';
 export type { ProjectionHeadOptions, ContrastiveModel } from './heads';
 export { L2Normalize, registerBackboneLayers } from './l2-normalize';
+export { BatchNorm } from './batch-norm';
+export type { BatchNormOptions } from './batch-norm';
 
 function inputShapeOf(context: BuildContext, kind: string, rank: number): number[] {
   const shape = context.inputShape;
   if (!shape || shape.length !== rank) {
-    throw new Error(`${kind}: the runner must pass inputShape of rank ${rank} in the build context, got ${shape ? `[${shape.join(', ')}]` : 'none'}`);
+    throw new Error(
+      `${kind}: the runner must pass inputShape of rank ${rank} in the build context, got ${shape ? `[${shape.join(', ')}]` : 'none'}`,
+    );
   }
   return [...shape];
 }
@@ -54,29 +58,49 @@ export const backbonesPlugin = definePlugin({
     resnet: defineFactory({
       schema: resnetSchema,
       description: 'ResNet-18/34/50/101 with a CIFAR (3x3, no max-pool) or ImageNet stem',
-      create: (o, ctx) => resnet({ ...o, inputShape: inputShapeOf(ctx, 'resnet', 3), seed: seedOf(ctx) }),
+      create: (o, ctx) =>
+        resnet({ ...o, inputShape: inputShapeOf(ctx, 'resnet', 3), seed: seedOf(ctx) }),
     }),
     'small-cnn': defineFactory({
       schema: smallCnnSchema,
-      description: 'A few conv-BN-ReLU (or residual) stages and global pooling, for 28x28/32x32 images',
-      create: (o, ctx) => smallCnn({ ...o, inputShape: inputShapeOf(ctx, 'small-cnn', 3), seed: seedOf(ctx) }),
+      description:
+        'A few conv-BN-ReLU (or residual) stages and global pooling, for 28x28/32x32 images',
+      create: (o, ctx) =>
+        smallCnn({ ...o, inputShape: inputShapeOf(ctx, 'small-cnn', 3), seed: seedOf(ctx) }),
     }),
     mlp: defineFactory({
       schema: mlpSchema,
       description: 'Dense-BN-ReLU layers on flattened inputs',
-      create: (o, ctx) => mlp({ ...o, inputShape: ctx.inputShape ? [...ctx.inputShape] : inputShapeOf(ctx, 'mlp', 1), seed: seedOf(ctx) }),
+      create: (o, ctx) =>
+        mlp({
+          ...o,
+          inputShape: ctx.inputShape ? [...ctx.inputShape] : inputShapeOf(ctx, 'mlp', 1),
+          seed: seedOf(ctx),
+        }),
     }),
   },
   heads: {
     mlp: defineFactory({
       schema: headSchema,
       description: 'Dense(hidden)-ReLU-Dense(dim), L2-normalised (SupContrast head)',
-      create: (o, ctx) => projectionHead({ type: 'mlp', inputDim: inputShapeOf(ctx, 'head mlp', 1)[0], ...o, seed: seedOf(ctx) }),
+      create: (o, ctx) =>
+        projectionHead({
+          type: 'mlp',
+          inputDim: inputShapeOf(ctx, 'head mlp', 1)[0],
+          ...o,
+          seed: seedOf(ctx),
+        }),
     }),
     linear: defineFactory({
       schema: headSchema.omit({ hidden: true }),
       description: 'Dense(dim), L2-normalised',
-      create: (o, ctx) => projectionHead({ type: 'linear', inputDim: inputShapeOf(ctx, 'head linear', 1)[0], ...o, seed: seedOf(ctx) }),
+      create: (o, ctx) =>
+        projectionHead({
+          type: 'linear',
+          inputDim: inputShapeOf(ctx, 'head linear', 1)[0],
+          ...o,
+          seed: seedOf(ctx),
+        }),
     }),
   },
 });

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { BatchNorm } from './batch-norm';
 
 /**
  * Scales each row of its input to unit L2 norm (`x / max(||x||, epsilon)`), so a projection head
@@ -33,5 +34,6 @@ let registered = false;
 export function registerBackboneLayers(): void {
   if (registered) return;
   tf.serialization.registerClass(L2Normalize);
+  tf.serialization.registerClass(BatchNorm);
   registered = true;
 }

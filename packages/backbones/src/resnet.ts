@@ -5,6 +5,7 @@
  * 1x1 conv + BN shortcuts where the shape changes, He-normal (fan-out) initialisation.
  */
 import * as tfl from '@tensorflow/tfjs-layers';
+import { BatchNorm } from './batch-norm';
 
 type Sym = tfl.SymbolicTensor;
 
@@ -30,12 +31,13 @@ export interface ResNetOptions {
   name?: string;
 }
 
-const LAYOUTS: Record<ResNetOptions['depth'], { block: 'basic' | 'bottleneck'; counts: number[] }> = {
-  18: { block: 'basic', counts: [2, 2, 2, 2] },
-  34: { block: 'basic', counts: [3, 4, 6, 3] },
-  50: { block: 'bottleneck', counts: [3, 4, 6, 3] },
-  101: { block: 'bottleneck', counts: [3, 4, 23, 3] },
-};
+const LAYOUTS: Record<ResNetOptions['depth'], { block: 'basic' | 'bottleneck'; counts: number[] }> =
+  {
+    18: { block: 'basic', counts: [2, 2, 2, 2] },
+    34: { block: 'basic', counts: [3, 4, 6, 3] },
+    50: { block: 'bottleneck', counts: [3, 4, 6, 3] },
+    101: { block: 'bottleneck', counts: [3, 4, 23, 3] },
+  };
 
 function defaultSeeds(): SeedSource {
   let s = 0x2545f491;
@@ -57,13 +59,24 @@ export class Builder {
         strides,
         padding: 'same',
         useBias: false,
-        kernelInitializer: this.zeros ? 'zeros' : tfl.initializers.varianceScaling({ scale: 2, mode: 'fanOut', distribution: 'normal', seed: this.seed() }),
+        kernelInitializer: this.zeros
+          ? 'zeros'
+          : tfl.initializers.varianceScaling({
+              scale: 2,
+              mode: 'fanOut',
+              distribution: 'normal',
+              seed: this.seed(),
+            }),
       })
       .apply(x) as Sym;
   }
 
   bn(x: Sym, zeroGamma = false): Sym {
-    return tfl.layers.batchNormalization({ axis: -1, momentum: 0.9, epsilon: 1e-5, gammaInitializer: zeroGamma ? 'zeros' : 'ones' }).apply(x) as Sym;
+    return new BatchNorm({
+      momentum: 0.9,
+      epsilon: 1e-5,
+      gammaInitializer: zeroGamma ? 'zeros' : 'ones',
+    }).apply(x) as Sym;
   }
 
   relu(x: Sym): Sym {
@@ -91,7 +104,9 @@ export class Builder {
 
 function checkInputShape(fn: string, inputShape: readonly number[]): void {
   if (inputShape.length !== 3 || inputShape.some((d) => !Number.isInteger(d) || d < 1)) {
-    throw new Error(`${fn}: inputShape must be [height, width, channels] of positive integers, got [${inputShape.join(', ')}]`);
+    throw new Error(
+      `${fn}: inputShape must be [height, width, channels] of positive integers, got [${inputShape.join(', ')}]`,
+    );
   }
 }
 
@@ -104,7 +119,8 @@ export function resnet(options: ResNetOptions): tfl.LayersModel {
   if (!layout) throw new Error(`resnet: depth must be 18, 34, 50 or 101, got ${options.depth}`);
   checkInputShape('resnet', options.inputShape);
   const stem = options.stem ?? 'imagenet';
-  if (stem !== 'cifar' && stem !== 'imagenet') throw new Error(`resnet: stem must be 'cifar' or 'imagenet', got '${stem}'`);
+  if (stem !== 'cifar' && stem !== 'imagenet')
+    throw new Error(`resnet: stem must be 'cifar' or 'imagenet', got '${stem}'`);
   const mult = options.widthMultiplier ?? 1;
   if (!(mult > 0)) throw new Error(`resnet: widthMultiplier must be positive, got ${mult}`);
   const b = new Builder(options.seed ?? defaultSeeds(), options.initializer === 'zeros');
@@ -131,7 +147,11 @@ export function resnet(options: ResNetOptions): tfl.LayersModel {
     }
   });
   y = tfl.layers.globalAveragePooling2d({}).apply(y) as Sym;
-  return tfl.model({ inputs: input, outputs: y, name: options.name ?? `resnet${options.depth}_${stem}` });
+  return tfl.model({
+    inputs: input,
+    outputs: y,
+    name: options.name ?? `resnet${options.depth}_${stem}`,
+  });
 }
 
 export interface SmallCnnOptions {
@@ -166,7 +186,11 @@ export function smallCnn(options: SmallCnnOptions): tfl.LayersModel {
     cin = c;
   });
   y = tfl.layers.globalAveragePooling2d({}).apply(y) as Sym;
-  return tfl.model({ inputs: input, outputs: y, name: options.name ?? (options.residual ? 'small_resnet' : 'small_cnn') });
+  return tfl.model({
+    inputs: input,
+    outputs: y,
+    name: options.name ?? (options.residual ? 'small_resnet' : 'small_cnn'),
+  });
 }
 
 /** The benchmarks' small ResNet: 3 residual blocks of 32/64/128 channels. */
@@ -187,13 +211,21 @@ export interface MlpOptions {
 /** A multilayer perceptron encoder on flattened inputs: dense-(BN)-ReLU per hidden width. */
 export function mlp(options: MlpOptions): tfl.LayersModel {
   const hidden = options.hidden ?? [512, 256];
-  if (hidden.length === 0 || hidden.some((c) => !Number.isInteger(c) || c < 1)) throw new Error(`mlp: hidden must be positive integers, got [${hidden.join(', ')}]`);
+  if (hidden.length === 0 || hidden.some((c) => !Number.isInteger(c) || c < 1))
+    throw new Error(`mlp: hidden must be positive integers, got [${hidden.join(', ')}]`);
   const seed = options.seed ?? defaultSeeds();
   const input = tfl.input({ shape: [...options.inputShape] });
   let y = (options.inputShape.length > 1 ? tfl.layers.flatten().apply(input) : input) as Sym;
   for (const units of hidden) {
-    y = tfl.layers.dense({ units, useBias: !(options.batchNorm ?? true), kernelInitializer: tfl.initializers.heNormal({ seed: seed() }) }).apply(y) as Sym;
-    if (options.batchNorm ?? true) y = tfl.layers.batchNormalization({ momentum: 0.9, epsilon: 1e-5 }).apply(y) as Sym;
+    y = tfl.layers
+      .dense({
+        units,
+        useBias: !(options.batchNorm ?? true),
+        kernelInitializer: tfl.initializers.heNormal({ seed: seed() }),
+      })
+      .apply(y) as Sym;
+    if (options.batchNorm ?? true)
+      y = new BatchNorm({ momentum: 0.9, epsilon: 1e-5 }).apply(y) as Sym;
     y = tfl.layers.reLU().apply(y) as Sym;
   }
   return tfl.model({ inputs: input, outputs: y, name: options.name ?? 'mlp' });

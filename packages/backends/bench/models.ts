@@ -5,6 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+// By path (a bench script, not package code): @supcon/backbones depends on this package.
+import { BatchNorm } from '../../backbones/src/batch-norm';
 
 export interface ModelSpec {
   name: string;
@@ -43,7 +45,19 @@ export const MODELS: Record<'small' | 'resnet18', ModelSpec> = {
   },
 };
 
-const bn = () => tfl.layers.batchNormalization({ axis: -1, epsilon: 1e-3, momentum: 0.99 });
+/**
+ * Which batch-norm layer the models use: 'supcon' (default; @supcon/backbones' BatchNorm, one op
+ * with a hand-written gradient and native kernels on wasm) or 'tfjs' (tf.layers.batchNormalization).
+ * Same weights, same maths.
+ */
+export let batchNormKind: 'supcon' | 'tfjs' = 'supcon';
+export function setBatchNormKind(kind: 'supcon' | 'tfjs'): void {
+  batchNormKind = kind;
+}
+const bn = (): tfl.layers.Layer =>
+  batchNormKind === 'tfjs'
+    ? tfl.layers.batchNormalization({ axis: -1, epsilon: 1e-3, momentum: 0.99 })
+    : new BatchNorm({ epsilon: 1e-3, momentum: 0.99 });
 const conv = (filters: number, kernelSize: number, strides: number) =>
   tfl.layers.conv2d({ filters, kernelSize, strides, padding: 'same', useBias: false });
 

@@ -17,7 +17,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-wasm';
 import { initBackend, wasmThreadsInUse } from '../src/init';
-import { MODELS, buildModel, contrastiveLoss, type ModelSpec } from './models';
+import { MODELS, buildModel, contrastiveLoss, setBatchNormKind, type ModelSpec } from './models';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: string): string => {
@@ -37,6 +37,8 @@ const workers = Number(flag('workers', '1'));
 const threads = Number(flag('threads', '1'));
 const torchThreads = flag('torch-threads', '');
 const withTorch = !args.includes('--no-torch');
+// --bn tfjs: tf.layers.batchNormalization instead of @supcon/backbones' BatchNorm.
+setBatchNormKind(flag('bn', 'supcon') === 'tfjs' ? 'tfjs' : 'supcon');
 const here = dirname(fileURLToPath(import.meta.url));
 
 let peakRss = 0;
@@ -130,7 +132,9 @@ async function tfjsImagesPerSecond(
         const key = `${k.name} ${JSON.stringify(k.inputShapes)} -> ${JSON.stringify(k.outputShapes)}`;
         byShape.set(key, (byShape.get(key) ?? 0) + (k.kernelTimeMs as number));
       }
-      for (const [key, ms] of [...byShape].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.PROFILE_DETAIL)))
+      for (const [key, ms] of [...byShape]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, Number(process.env.PROFILE_DETAIL)))
         console.log(`    ${ms.toFixed(1).padStart(7)} ms  ${key}`);
     }
   }

@@ -7,6 +7,7 @@ export {
   probeBackends,
   wasmFeatures,
   wasmThreadsInUse,
+  wasmKernelsInfo,
   BackendUnavailableError,
   BACKEND_NAMES,
   AUTO_ORDER,
@@ -21,3 +22,6 @@ export type {
 } from './init';
 export { registerWasmTrainingKernels, wasmTrainingKernelConfigs } from './kernels/register';
 export { WASM_MAX_THREADS } from './wasm_threads';
+export { batchNormTraining } from './batch_norm';
+export type { BatchNormTrainingResult } from './batch_norm';
+export type { NativeKernelsInfo } from './native/train_kernels';

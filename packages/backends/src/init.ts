@@ -2,7 +2,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { registerWasmTrainingKernels } from './kernels/register';
-import { startTrainKernelWorkers } from './native/train_kernels';
+import { nativeKernelsInfo, startTrainKernelWorkers } from './native/train_kernels';
+import type { NativeKernelsInfo } from './native/train_kernels';
 import {
   abandonWasmThreads,
   prepareWasmThreads,
@@ -252,6 +253,15 @@ function prepareThreads(exports: unknown, threads: number): (() => void) | undef
       },
     );
   }
+}
+
+/**
+ * Whether supcon's own SIMD training kernels run on the started wasm backend, and on how many
+ * threads (`{ active: false, threads: 0 }` before wasm starts, without SIMD, or with
+ * `SUPCON_TRAIN_KERNELS=off`, which keeps the XNNPACK-composed kernels).
+ */
+export function wasmKernelsInfo(): NativeKernelsInfo {
+  return nativeKernelsInfo(tf.findBackend('wasm') ?? undefined);
 }
 
 /** Threads the started wasm backend uses (1: single-threaded build; 0: wasm not started). */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { initBackend, wasmThreadsInUse } from './init';
+import { initBackend, wasmKernelsInfo, wasmThreadsInUse } from './init';
 
 const root = path.resolve(__dirname, '../../..');
 
@@ -30,6 +30,8 @@ describe('threaded wasm in Node (initBackend threads)', () => {
     await initBackend('wasm', { threads: 2 });
     expect(tf.getBackend()).toBe('wasm');
     expect(wasmThreadsInUse()).toBe(2);
+    // supcon's own kernels run too, split over the same two threads (the convolution below is theirs).
+    expect(wasmKernelsInfo()).toEqual({ active: true, threads: 2 });
     const got = new Function('tf', 'Buffer', `${probe}; return out.toString('base64');`)(
       tf,
       Buffer,

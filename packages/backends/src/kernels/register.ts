@@ -6,6 +6,7 @@ import {
   unregisterKernel,
 } from '@tensorflow/tfjs-core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
+import { batchNormTrainingConfig, batchNormTrainingGradConfig } from './BatchNormTraining';
 import { castConfig, tileConfig } from './CastTile';
 import { channelMeanConfig, channelSumConfig } from './ChannelReduce';
 import { conv2DConfig, fusedConv2DConfig } from './Conv2D';
@@ -31,6 +32,8 @@ export const wasmTrainingKernelConfigs: readonly KernelConfig[] = [
   tileConfig,
   conv2DConfig,
   fusedConv2DConfig,
+  batchNormTrainingConfig,
+  batchNormTrainingGradConfig,
 ];
 
 let registered = false;

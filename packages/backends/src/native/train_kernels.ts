@@ -84,8 +84,8 @@ export function trainKernels(backend: object): Instance | null {
   instance = null;
   const memory = memoryOf(backend);
   if (memory !== undefined) {
-    const shared =
-      typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+    // Not `instanceof`: the buffer may come from another realm (a test sandbox, a worker).
+    const shared = Object.prototype.toString.call(memory.buffer) === '[object SharedArrayBuffer]';
     try {
       const module = new WebAssembly.Module(
         decode(shared ? TRAIN_KERNELS_SHARED_WASM : TRAIN_KERNELS_WASM),
@@ -99,6 +99,23 @@ export function trainKernels(backend: object): Instance | null {
   }
   instances.set(backend, instance);
   return instance;
+}
+
+/** What supcon's own wasm kernels run on: whether they are in use and how many threads split each call. */
+export interface NativeKernelsInfo {
+  /** The SIMD module is instantiated on the wasm backend's memory (false: no SIMD, turned off, or wasm not started). */
+  active: boolean;
+  /** Threads each call is split over (the main thread plus workers). */
+  threads: number;
+}
+
+/**
+ * Whether supcon's own SIMD training kernels (native/train_kernels.c) run on the started wasm
+ * backend, and on how many threads. Instantiates them if needed; starts no backend.
+ */
+export function nativeKernelsInfo(backend: object | undefined): NativeKernelsInfo {
+  const instance = backend === undefined ? null : trainKernels(backend);
+  return { active: instance !== null, threads: instance === null ? 0 : threadsOf(instance) };
 }
 
 /** Threads a call on `backend` is split over (1 without workers). */
