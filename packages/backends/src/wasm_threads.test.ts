@@ -4,7 +4,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-layers'; // registers tfjs's stock gradients (the core CJS bundle does not)
 import { initBackend, wasmKernelsInfo, wasmThreadsInUse } from './init';
+import { batchNormTraining } from './batch_norm';
+import { runSplit, trainKernels } from './native/train_kernels';
 
 const root = path.resolve(__dirname, '../../..');
 
@@ -66,6 +69,56 @@ describe('threaded wasm in Node (initBackend threads)', () => {
     );
     await tf.setBackend('wasm');
   }, 60000);
+
+  it("supcon's kernels split over two threads give the cpu backend's values (conv gradients, batch norm, sums, broadcasts)", async () => {
+    const compute = () =>
+      tf.tidy(() => {
+        const x = tf.randomUniform([6, 20, 20, 12], -1, 1, 'float32', 21);
+        const f = tf.randomUniform([3, 3, 12, 16], -1, 1, 'float32', 22);
+        const g = tf.randomUniform([16], 0.5, 1.5, 'float32', 23) as tf.Tensor1D;
+        const b = tf.randomUniform([16], -1, 1, 'float32', 24) as tf.Tensor1D;
+        const [dx, df, dg, db] = tf.grads(
+          (a: tf.Tensor, w: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => {
+            const y = tf.conv2d(a as tf.Tensor4D, w as tf.Tensor4D, 1, 'same');
+            const n = batchNormTraining(y, gg as tf.Tensor1D, bb as tf.Tensor1D, 1e-3).y;
+            return tf.sum(tf.mul(tf.square(n), tf.mean(n, [1, 2], true)));
+          },
+        )([x, f, g, b]);
+        const sums = tf.sum(x, [0, 1, 2]);
+        const tiled = tf.tile(tf.reshape(sums, [1, 1, 12]), [64, 40, 1]);
+        return [dx!, df!, dg!, db!, sums, tiled].map((t) => t.dataSync() as Float32Array);
+      });
+    await initBackend('wasm', { threads: 2 });
+    expect(wasmKernelsInfo()).toEqual({ active: true, threads: 2 });
+    const wasm = compute();
+    await tf.setBackend('cpu');
+    const cpu = compute();
+    await tf.setBackend('wasm');
+    wasm.forEach((values, k) => {
+      const scale = Math.max(1, ...Array.from(cpu[k]!, Math.abs));
+      values.forEach((v, i) => expect(Math.abs(v - cpu[k]![i]!) / scale).toBeLessThan(1e-4));
+    });
+  }, 60000);
+
+  it('a kernel that fails in a worker thread throws on the main thread, and the pool keeps working', async () => {
+    await initBackend('wasm', { threads: 2 });
+    const backend = tf.backend();
+    const kernels = trainKernels(backend)!;
+    const t = tf.tensor([1, 2, 3, 4]);
+    const at = (
+      backend as unknown as { dataIdMap: { get(id: object): { memoryOffset: number } } }
+    ).dataIdMap.get(t.dataId)!.memoryOffset;
+    // Part 0 (main thread) copies a row onto itself; part 1 (the worker) reads far past the heap.
+    expect(() =>
+      runSplit(kernels, 'broadcast_rows', 2, (r0, r1, part) =>
+        part === 0 ? [at, at, 1, 1, r0, r1] : [0x7ffffff0, 0x7ffffff0, 4, 1, r0, r1],
+      ),
+    ).toThrow(/broadcast_rows failed in a worker thread/);
+    expect(Array.from(t.dataSync())).toEqual([1, 2, 3, 4]);
+    t.dispose();
+    const sums = tf.tidy(() => tf.sum(tf.ones([64, 32, 32, 4]), [0, 1, 2]).dataSync());
+    expect(Array.from(sums)).toEqual([65536, 65536, 65536, 65536]);
+  });
 
   it('refuses a different thread count once wasm has started, naming why', async () => {
     await expect(initBackend('wasm', { threads: 1 })).rejects.toThrow(
