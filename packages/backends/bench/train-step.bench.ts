@@ -7,7 +7,7 @@
  *
  * Flags: --model small|resnet18|all, --batch N, --steps N, --profile (per-kernel times of one step),
  * --no-torch (skip PyTorch), --torch-threads N, --threads N (XNNPACK threads of the wasm backend, tfjs's
- * threaded build; default 1), --workers N (data parallel), --micro N (tfjs micro-batch; default 64 for resnet18, else the batch).
+ * threaded build; default 1), --workers N (data parallel), --micro N (tfjs micro-batch, gradients accumulated; default the batch).
  */
 import { spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
@@ -27,8 +27,9 @@ const flag = (name: string, fallback: string): string => {
 const batch = Number(flag('batch', '128'));
 const steps = Number(flag('steps', '3'));
 const which = flag('model', 'all');
-// ResNet-18 at batch 128 needs more than the 4 GiB wasm32 heap in tfjs (every op output is kept
-// for the backward pass): it runs as micro-batches with gradients accumulated before one SGD update.
+// --micro N: run the batch as micro-batches with gradients accumulated before one SGD update (for
+// batches whose saved activations would not fit the 4 GiB wasm32 heap; ResNet-18 at batch 128
+// needs 2.3 GiB with @supcon/backbones' BatchNorm, more than 4 with tfjs's).
 const microFlag = flag('micro', '');
 const profile = args.includes('--profile');
 // --workers N: data parallel over N worker threads (one wasm instance each, batch split N ways,
@@ -282,7 +283,7 @@ async function main() {
       t = r;
       heapNote = `${r.heapMiB.toFixed(0)} MiB heap/worker`;
     } else {
-      const micro = Number(microFlag || (name === 'resnet18' ? Math.min(batch, 64) : batch));
+      const micro = Number(microFlag || batch);
       if (micro < batch)
         console.log(
           `  ${name}: tfjs runs the batch of ${batch} as ${Math.ceil(batch / micro)} micro-batches of ${micro} (gradients accumulated, one update)`,

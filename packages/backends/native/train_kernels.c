@@ -30,7 +30,8 @@ INLINE int imin(int a, int b) { return a < b ? a : b; }
  * acc[r][c] += x[ih, iw, ci0 + r] * dy[oh, ow, co0 + 4c .. + 4]
  */
 INLINE void filter_tile(const float *x, const float *dy, float *dw, int R, int C, int cin, int cout, int w, int ow_, int oh0,
-                        int oh1, int ow0, int ow1, int ihBase, int sh, int iwBase, int sw) {
+                        int oh1, int ow0, int ow1, int ihBase, int sh, int iwBase, int sw, int images, int64_t xImage,
+                        int64_t dyImage) {
   /* Named accumulators, not an array: an array could be placed on the shadow stack. */
   const v128_t zero = wasm_f32x4_splat(0.0f);
   v128_t a00 = wasm_v128_load(dw), a01 = C == 8 ? wasm_v128_load(dw + 4) : zero;
@@ -38,6 +39,7 @@ INLINE void filter_tile(const float *x, const float *dy, float *dw, int R, int C
   v128_t a20 = R > 2 ? wasm_v128_load(dw + 2 * cout) : zero, a21 = R > 2 && C == 8 ? wasm_v128_load(dw + 2 * cout + 4) : zero;
   v128_t a30 = R > 3 ? wasm_v128_load(dw + 3 * cout) : zero, a31 = R > 3 && C == 8 ? wasm_v128_load(dw + 3 * cout + 4) : zero;
   const int xStep = sw * cin;
+  for (int img = 0; img < images; img++, x += xImage, dy += dyImage)
   for (int oh = oh0; oh < oh1; oh++) {
     const float *xp = x + ((oh * sh + ihBase) * w + ow0 * sw + iwBase) * cin;
     const float *dp = dy + (oh * ow_ + ow0) * cout;
@@ -84,12 +86,17 @@ INLINE void filter_tile(const float *x, const float *dy, float *dw, int R, int C
 
 /* All output-channel tiles (cout a multiple of 4) for R input channels at one tap. */
 INLINE void filter_rows(const float *x, const float *dy, float *dw, int R, int cin, int cout, int w, int ow_, int oh0, int oh1,
-                        int ow0, int ow1, int ihBase, int sh, int iwBase, int sw) {
+                        int ow0, int ow1, int ihBase, int sh, int iwBase, int sw, int images, int64_t xImage, int64_t dyImage) {
   int co = 0;
   for (; co + 8 <= cout; co += 8)
-    filter_tile(x, dy + co, dw + co, R, 8, cin, cout, w, ow_, oh0, oh1, ow0, ow1, ihBase, sh, iwBase, sw);
-  if (co < cout) filter_tile(x, dy + co, dw + co, R, 4, cin, cout, w, ow_, oh0, oh1, ow0, ow1, ihBase, sh, iwBase, sw);
+    filter_tile(x, dy + co, dw + co, R, 8, cin, cout, w, ow_, oh0, oh1, ow0, ow1, ihBase, sh, iwBase, sw, images, xImage, dyImage);
+  if (co < cout)
+    filter_tile(x, dy + co, dw + co, R, 4, cin, cout, w, ow_, oh0, oh1, ow0, ow1, ihBase, sh, iwBase, sw, images, xImage, dyImage);
 }
+
+/* Images per pass of the filter gradient: as many as keep x and dy of the pass within about 512 KiB
+ * (in L2), so that each dw tile is loaded and stored once per pass, not once per image. */
+#define FILTER_PASS_BYTES (512 * 1024)
 
 /*
  * Gradient of an NHWC convolution with respect to its filter:
@@ -109,9 +116,12 @@ void conv2d_filter_grad(const float *x, const float *dy, float *dw, int n, int h
     for (int k = 0; k < R * cout; k++) d[k] = 0.0f;
   }
   const int64_t xImage = (int64_t)h * w * cin, dyImage = (int64_t)oh_ * ow_ * cout;
-  for (int img = 0; img < n; img++) {
-    const float *xi = x + img * xImage;
-    const float *di = dy + img * dyImage;
+  const int64_t perImage = (xImage + dyImage) * 4;
+  const int chunk = perImage >= FILTER_PASS_BYTES ? 1 : (int)(FILTER_PASS_BYTES / perImage);
+  for (int img0 = 0; img0 < n; img0 += chunk) {
+    const int images = imin(chunk, n - img0);
+    const float *xi = x + img0 * xImage;
+    const float *di = dy + img0 * dyImage;
     for (int item = item0; item < item1; item++) {
       const int tap = item / blocks, ci0 = (item % blocks) * 4;
       const int i = tap / kw, j = tap % kw;
@@ -124,10 +134,10 @@ void conv2d_filter_grad(const float *x, const float *dy, float *dw, int n, int h
       float *d = dw + (tap * cin + ci0) * cout;
       const float *xc = xi + ci0;
       switch (R) {
-      case 4: filter_rows(xc, di, d, 4, cin, cout, w, ow_, oh0, oh1, ow0, ow1, ihBase, sh, iwBase, sw); break;
-      case 3: filter_rows(xc, di, d, 3, cin, cout, w, ow_, oh0, oh1, ow0, ow1, ihBase, sh, iwBase, sw); break;
-      case 2: filter_rows(xc, di, d, 2, cin, cout, w, ow_, oh0, oh1, ow0, ow1, ihBase, sh, iwBase, sw); break;
-      default: filter_rows(xc, di, d, 1, cin, cout, w, ow_, oh0, oh1, ow0, ow1, ihBase, sh, iwBase, sw); break;
+      case 4: filter_rows(xc, di, d, 4, cin, cout, w, ow_, oh0, oh1, ow0, ow1, ihBase, sh, iwBase, sw, images, xImage, dyImage); break;
+      case 3: filter_rows(xc, di, d, 3, cin, cout, w, ow_, oh0, oh1, ow0, ow1, ihBase, sh, iwBase, sw, images, xImage, dyImage); break;
+      case 2: filter_rows(xc, di, d, 2, cin, cout, w, ow_, oh0, oh1, ow0, ow1, ihBase, sh, iwBase, sw, images, xImage, dyImage); break;
+      default: filter_rows(xc, di, d, 1, cin, cout, w, ow_, oh0, oh1, ow0, ow1, ihBase, sh, iwBase, sw, images, xImage, dyImage); break;
       }
     }
   }
@@ -252,8 +262,8 @@ INLINE void conv_tile(const float *x, const float *f, float *out, int P, int C, 
     for (int j = 0; j < kw; j++) {
       const float *x0 = x + (i * dh * wp + j * dwl) * cin;
       const float *x1 = x0 + px, *x2 = x0 + 2 * px, *x3 = x0 + 3 * px;
-      const float *fq = f + (i * kw + j) * cin * cout;
-      for (int ci = 0; ci < cin; ci++, fq += cout) {
+      const float *fq = f + (i * kw + j) * cin * C;
+      for (int ci = 0; ci < cin; ci++, fq += C) {
         const v128_t w0 = wasm_v128_load(fq);
         const v128_t w1 = C == 8 ? wasm_v128_load(fq + 4) : zero;
         v128_t s = wasm_v128_load32_splat(x0++);
@@ -293,33 +303,63 @@ INLINE void conv_tile(const float *x, const float *f, float *out, int P, int C, 
   }
 }
 
-INLINE void conv_pixels(const float *x, const float *f, float *out, int P, int cin, int cout, int wp, int kh, int kw, int sw, int dh,
-                        int dwl) {
+/*
+ * Packs a filter [K, cout] (K = kh*kw*cin) for conv2d_valid: blocks of 8 output channels, each
+ * [K][8] contiguous, then a block [K][4] when cout % 8 == 4. Block b starts at b*8*K floats.
+ */
+EXPORT(pack_filter)
+void pack_filter(const float *f, float *p, int K, int cout) {
   int co = 0;
-  for (; co + 8 <= cout; co += 8) conv_tile(x, f + co, out + co, P, 8, cin, cout, wp, kh, kw, sw, dh, dwl);
-  if (co < cout) conv_tile(x, f + co, out + co, P, 4, cin, cout, wp, kh, kw, sw, dh, dwl);
+  for (; co + 8 <= cout; co += 8)
+    for (int k = 0; k < K; k++, p += 8) {
+      wasm_v128_store(p, wasm_v128_load(f + (int64_t)k * cout + co));
+      wasm_v128_store(p + 4, wasm_v128_load(f + (int64_t)k * cout + co + 4));
+    }
+  if (co < cout)
+    for (int k = 0; k < K; k++, p += 4) wasm_v128_store(p, wasm_v128_load(f + (int64_t)k * cout + co));
 }
+
+/* Output rows per pass of conv2d_valid: each block of packed weights is read once per pass. */
+#define CONV_PASS_ROWS 8
 
 /*
  * Valid NHWC convolution of an already padded input:
  *   out[n, oh, ow, co] = sum over i, j, ci of x[n, oh*sh + i*dh, ow*sw + j*dwl, ci] * f[i, j, ci, co]
- * x [n, hp, wp, cin], f [kh, kw, cin, cout], out [n, oh_, ow_, cout]; cout a multiple of 4.
- * Work items are output rows, item = n * oh_ + oh.
+ * x [n, hp, wp, cin], f packed by pack_filter from [kh, kw, cin, cout], out [n, oh_, ow_, cout];
+ * cout a multiple of 4. Work items are output rows, item = n * oh_ + oh.
  */
 EXPORT(conv2d_valid)
 void conv2d_valid(const float *x, const float *f, float *out, int hp, int wp, int cin, int oh_, int ow_, int cout, int kh, int kw,
                   int sh, int sw, int dh, int dwl, int item0, int item1) {
-  for (int item = item0; item < item1; item++) {
-    const int n = item / oh_, oh = item % oh_;
-    const float *xr = x + ((int64_t)n * hp + (int64_t)oh * sh) * wp * cin;
-    float *orow = out + (int64_t)item * ow_ * cout;
-    int ow = 0;
-    for (; ow + 4 <= ow_; ow += 4) conv_pixels(xr + ow * sw * cin, f, orow + ow * cout, 4, cin, cout, wp, kh, kw, sw, dh, dwl);
-    switch (ow_ - ow) {
-    case 3: conv_pixels(xr + ow * sw * cin, f, orow + ow * cout, 3, cin, cout, wp, kh, kw, sw, dh, dwl); break;
-    case 2: conv_pixels(xr + ow * sw * cin, f, orow + ow * cout, 2, cin, cout, wp, kh, kw, sw, dh, dwl); break;
-    case 1: conv_pixels(xr + ow * sw * cin, f, orow + ow * cout, 1, cin, cout, wp, kh, kw, sw, dh, dwl); break;
-    default: break;
+  const int K = kh * kw * cin;
+  for (int base = item0; base < item1; base += CONV_PASS_ROWS) {
+    const int end = imin(item1, base + CONV_PASS_ROWS);
+    for (int co = 0; co < cout; co += 8) {
+      const int C = co + 8 <= cout ? 8 : 4;
+      const float *fb = f + (int64_t)co * K;
+      for (int item = base; item < end; item++) {
+        const int n = item / oh_, oh = item % oh_;
+        const float *xr = x + ((int64_t)n * hp + (int64_t)oh * sh) * wp * cin;
+        float *orow = out + (int64_t)item * ow_ * cout + co;
+        int ow = 0;
+        if (C == 8) {
+          for (; ow + 4 <= ow_; ow += 4) conv_tile(xr + ow * sw * cin, fb, orow + ow * cout, 4, 8, cin, cout, wp, kh, kw, sw, dh, dwl);
+          switch (ow_ - ow) {
+          case 3: conv_tile(xr + ow * sw * cin, fb, orow + ow * cout, 3, 8, cin, cout, wp, kh, kw, sw, dh, dwl); break;
+          case 2: conv_tile(xr + ow * sw * cin, fb, orow + ow * cout, 2, 8, cin, cout, wp, kh, kw, sw, dh, dwl); break;
+          case 1: conv_tile(xr + ow * sw * cin, fb, orow + ow * cout, 1, 8, cin, cout, wp, kh, kw, sw, dh, dwl); break;
+          default: break;
+          }
+        } else {
+          for (; ow + 4 <= ow_; ow += 4) conv_tile(xr + ow * sw * cin, fb, orow + ow * cout, 4, 4, cin, cout, wp, kh, kw, sw, dh, dwl);
+          switch (ow_ - ow) {
+          case 3: conv_tile(xr + ow * sw * cin, fb, orow + ow * cout, 3, 4, cin, cout, wp, kh, kw, sw, dh, dwl); break;
+          case 2: conv_tile(xr + ow * sw * cin, fb, orow + ow * cout, 2, 4, cin, cout, wp, kh, kw, sw, dh, dwl); break;
+          case 1: conv_tile(xr + ow * sw * cin, fb, orow + ow * cout, 1, 4, cin, cout, wp, kh, kw, sw, dh, dwl); break;
+          default: break;
+          }
+        }
+      }
     }
   }
 }

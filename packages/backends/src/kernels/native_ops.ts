@@ -179,8 +179,11 @@ export function convValid(
   const out = makeOutput(backend, [n, oh, ow, cout]);
   const items = n * oh;
   if (items === 0 || ow === 0 || cout === 0) return out;
+  // Weights packed in blocks of output channels, read sequentially by the kernel.
+  const packed = makeOutput(backend, [kh * kw * cin * cout]);
+  const pf = heapOffset(backend, packed);
+  k.exports.pack_filter(heapOffset(backend, filter), pf, kh * kw * cin, cout);
   const px = heapOffset(backend, x);
-  const pf = heapOffset(backend, filter);
   const po = heapOffset(backend, out);
   runSplit(k, 'conv2d_valid', items, (r0, r1) => [
     px,
@@ -201,5 +204,6 @@ export function convValid(
     r0,
     r1,
   ]);
+  free(backend, packed);
   return out;
 }

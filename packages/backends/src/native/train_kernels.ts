@@ -19,6 +19,7 @@ interface KernelExports {
   broadcast_rows(...args: number[]): void;
   conv2d_valid(...args: number[]): void;
   pad_nhwc(...args: number[]): void;
+  pack_filter(...args: number[]): void;
 }
 export type KernelName = keyof KernelExports;
 const KERNEL_NAMES: readonly KernelName[] = [
@@ -28,6 +29,7 @@ const KERNEL_NAMES: readonly KernelName[] = [
   'broadcast_rows',
   'conv2d_valid',
   'pad_nhwc',
+  'pack_filter',
 ];
 
 /** The parts of the tfjs wasm backend this file reads. */
