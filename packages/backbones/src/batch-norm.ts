@@ -14,6 +14,12 @@ export interface BatchNormOptions {
   /** Initial gamma: 'ones' (default) or 'zeros' (zero-init residual branches). */
   gammaInitializer?: 'ones' | 'zeros';
   name?: string;
+  /** false freezes gamma and beta (and is kept through save and load). */
+  trainable?: boolean;
+  /** For a first layer: the input shape without the batch axis. */
+  inputShape?: (number | null)[];
+  /** For a first layer: the input shape with the batch axis. */
+  batchInputShape?: (number | null)[];
 }
 
 /**
@@ -37,7 +43,12 @@ export class BatchNorm extends tfl.layers.Layer {
   private movingVariance?: tfl.LayerVariable;
 
   constructor(args: BatchNormOptions = {}) {
-    super({ name: args.name });
+    super({
+      name: args.name,
+      trainable: args.trainable,
+      inputShape: args.inputShape,
+      batchInputShape: args.batchInputShape,
+    });
     this.supportsMasking = true;
     this.momentum = args.momentum ?? 0.99;
     this.epsilon = args.epsilon ?? 1e-3;
@@ -55,7 +66,7 @@ export class BatchNorm extends tfl.layers.Layer {
     const c = shape[shape.length - 1];
     if (c == null)
       throw new Error(
-        `BatchNorm: the last axis of the input must be known, got shape [${shape.join(', ')}]`,
+        `BatchNorm: the last axis of the input must be known, got shape [${shape.map((d) => d ?? 'null').join(', ')}]`,
       );
     this.inputSpec = [new tfl.InputSpec({ ndim: shape.length, axes: { [shape.length - 1]: c } })];
     if (this.scale)
@@ -108,11 +119,11 @@ export class BatchNorm extends tfl.layers.Layer {
       [this.movingVariance!, variance],
     ] as const) {
       // moving -= (moving - batch) * (1 - momentum), as tfjs-layers updates them.
-      variable.write(
-        tf.tidy(() =>
-          tf.sub(variable.read(), tf.mul(tf.sub(variable.read(), value), 1 - this.momentum)),
-        ),
+      const next = tf.tidy(() =>
+        tf.sub(variable.read(), tf.mul(tf.sub(variable.read(), value), 1 - this.momentum)),
       );
+      variable.write(next); // the variable keeps its own reference to the data
+      next.dispose();
       value.dispose();
     }
     return y;
