@@ -12,6 +12,7 @@ import { trainKernels } from '../native/train_kernels';
 import { free } from './heap';
 import { convValid, padNhwc } from './native_ops';
 import { overrideWasmKernel } from './override';
+import { readExtent } from './wasm_ops';
 
 type Attrs = {
   strides: [number, number] | number;
@@ -46,10 +47,7 @@ export function nativeConv2d(args: Parameters<KernelFunc>[0]): TensorInfo | unde
     attrs.dimRoundingMode,
   );
   const [, h, w] = x.shape as [number, number, number, number];
-  const needH =
-    (info.outHeight - 1) * info.strideHeight + (info.filterHeight - 1) * info.dilationHeight + 1;
-  const needW =
-    (info.outWidth - 1) * info.strideWidth + (info.filterWidth - 1) * info.dilationWidth + 1;
+  const [needH, needW] = readExtent(info);
   const { top, left } = info.padInfo;
   const padded =
     top === 0 && left === 0 && needH === h && needW === w

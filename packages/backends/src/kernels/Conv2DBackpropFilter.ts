@@ -21,6 +21,7 @@ import {
   stridedSlice,
   heapOffset,
   makeOutput,
+  readExtent,
 } from './wasm_ops';
 import { runSplit, trainKernels } from '../native/train_kernels';
 
@@ -75,8 +76,7 @@ export function conv2dBackpropFilterWasm(
   const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = convInfo;
   // x padded to the read extent and transposed to [inC, h', w', n], dy to [outH, outW, n, outC],
   // each in one pass over the heap.
-  const needH = (convInfo.outHeight - 1) * sh + (convInfo.filterHeight - 1) * dh + 1;
-  const needW = (convInfo.outWidth - 1) * sw + (convInfo.filterWidth - 1) * dw + 1;
+  const [needH, needW] = readExtent(convInfo);
   const xT = padTransposeToCHWN(
     x,
     convInfo.padInfo.top,

@@ -113,16 +113,21 @@ export interface ReadExtent {
   padInfo: { top: number; left: number };
 }
 
+/** Rows and columns a convolution with this geometry reads: `(out - 1) * stride + (k - 1) * dilation + 1` each. */
+export function readExtent(info: ReadExtent): [number, number] {
+  return [
+    (info.outHeight - 1) * info.strideHeight + (info.filterHeight - 1) * info.dilationHeight + 1,
+    (info.outWidth - 1) * info.strideWidth + (info.filterWidth - 1) * info.dilationWidth + 1,
+  ];
+}
+
 /**
  * Pads (or crops) NHWC `x` to exactly the rows and columns a convolution with this geometry reads:
  * `(out - 1) * stride + (k - 1) * dilation + 1` each way, after the leading `top`/`left` padding.
  */
 export function padToReadExtent(x: TensorInfo, info: ReadExtent, backend: object): TensorInfo {
   const [, h, w] = x.shape as [number, number, number, number];
-  const needH =
-    (info.outHeight - 1) * info.strideHeight + (info.filterHeight - 1) * info.dilationHeight + 1;
-  const needW =
-    (info.outWidth - 1) * info.strideWidth + (info.filterWidth - 1) * info.dilationWidth + 1;
+  const [needH, needW] = readExtent(info);
   const { top, left } = info.padInfo;
   return padOrCrop(
     x,
