@@ -2,14 +2,16 @@
  * supcon's native wasm kernels against the XNNPACK-composed ones they replace, side by side in one
  * run (ratios; absolute times on a shared machine mean little):
  *   npm run bench:kernels [-- --threads 2]
- * Forward convolutions (native vs the stock XNNPACK Conv2D) and filter gradients (native vs the
- * swapped XNNPACK convolution) for the layers of the small ResNet and ResNet-18 at batch 128.
+ * Forward convolutions (native direct and Winograd F(2x2, 3x3) vs the stock XNNPACK Conv2D) and
+ * filter gradients (the same two vs the swapped XNNPACK convolution) for the layers of the small
+ * ResNet and ResNet-18 at batch 128. GFLOP/s count the direct method's multiply-adds.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { initBackend, wasmKernelsInfo } from '../src/init';
 import { setConv2dBackpropFilterStrategy } from '../src/kernels/Conv2DBackpropFilter';
 import { setTrainKernelsEnabled } from '../src/native/train_kernels';
+import { setWinogradEnabled } from '../src/kernels/native_ops';
 
 const args = process.argv.slice(2);
 const at = args.indexOf('--threads');
@@ -45,9 +47,9 @@ function time(f: () => tf.Tensor): number {
 }
 
 console.log(
-  '| layer (x, filter, stride) | conv XNNPACK | conv native | ratio | filter grad XNNPACK swap | native | ratio |',
+  '| layer (x, filter, stride) | conv XNNPACK | native direct | native Winograd | best/XNNPACK | filter grad XNNPACK swap | native direct | native Winograd | best/XNNPACK |',
 );
-console.log('| --- | --- | --- | --- | --- | --- | --- |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const [xs, fs, s] of layers) {
   const x = tf.randomNormal(xs);
   const f = tf.randomNormal(fs);
@@ -55,26 +57,31 @@ for (const [xs, fs, s] of layers) {
   const dy = tf.randomNormal([xs[0], oh, oh, fs[3]]);
   const conv = () => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, s, 'same');
   const grad = () =>
-    tf
-      .engine()
-      .runKernel('Conv2DBackpropFilter', { x, dy }, {
-        strides: s,
-        pad: 'same',
-        dataFormat: 'NHWC',
-        filterShape: fs,
-      } as never) as tf.Tensor;
+    tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, {
+      strides: s,
+      pad: 'same',
+      dataFormat: 'NHWC',
+      filterShape: fs,
+    } as never) as tf.Tensor;
   setTrainKernelsEnabled(false);
   const convStock = time(conv);
   setConv2dBackpropFilterStrategy('swap');
   const gradStock = time(grad);
   setTrainKernelsEnabled(true);
-  const convNative = time(conv);
   setConv2dBackpropFilterStrategy('native');
-  const gradNative = time(grad);
+  setWinogradEnabled(false);
+  const convDirect = time(conv);
+  const gradDirect = time(grad);
+  setWinogradEnabled(true);
+  const winograd = fs[0] === 3 && fs[1] === 3 && s === 1;
+  const convWinograd = winograd ? time(conv) : NaN;
+  const gradWinograd = winograd ? time(grad) : NaN;
   const gflop = (2 * xs[0] * oh * oh * fs[0] * fs[1] * fs[2] * fs[3]) / 1e9;
-  const cell = (ms: number) => `${ms.toFixed(1)} ms (${(gflop / (ms / 1000)).toFixed(0)} GFLOP/s)`;
+  const cell = (ms: number) =>
+    Number.isNaN(ms) ? '—' : `${ms.toFixed(1)} ms (${(gflop / (ms / 1000)).toFixed(0)} GFLOP/s)`;
+  const best = (a: number, b: number) => (Number.isNaN(b) ? a : Math.min(a, b));
   console.log(
-    `| ${xs.join('x')}, ${fs.join('x')}, ${s} | ${cell(convStock)} | ${cell(convNative)} | ${(convStock / convNative).toFixed(2)}x | ${cell(gradStock)} | ${cell(gradNative)} | ${(gradStock / gradNative).toFixed(2)}x |`,
+    `| ${xs.join('x')}, ${fs.join('x')}, ${s} | ${cell(convStock)} | ${cell(convDirect)} | ${cell(convWinograd)} | ${(convStock / best(convDirect, convWinograd)).toFixed(2)}x | ${cell(gradStock)} | ${cell(gradDirect)} | ${cell(gradWinograd)} | ${(gradStock / best(gradDirect, gradWinograd)).toFixed(2)}x |`,
   );
   tf.dispose([x, f, dy]);
 }

@@ -24,6 +24,7 @@ import {
   readExtent,
 } from './wasm_ops';
 import { runSplit, trainKernels } from '../native/train_kernels';
+import { usesWinograd, winogradFilterGrad } from './native_ops';
 
 /** Default largest im2col buffer (floats, 32 MiB) built at once; larger batches are split into chunks. */
 export const IM2COL_MAX_FLOATS = 1 << 23;
@@ -93,7 +94,11 @@ export function conv2dBackpropFilterWasm(
   return out;
 }
 
-/** The filter gradient by supcon's SIMD kernel, work items (tap, 4 input channels) split over the threads. */
+/**
+ * The filter gradient by supcon's SIMD kernels: Winograd F(2x2, 3x3) for 3x3 stride-1 filters
+ * on channel counts that are multiples of 4, else outer products per tap, work items (tap, 4
+ * input channels) split over the threads.
+ */
 function nativeFilterGrad(
   kernels: NonNullable<ReturnType<typeof trainKernels>>,
   x: TensorInfo,
@@ -101,6 +106,10 @@ function nativeFilterGrad(
   c: backend_util.Conv2DInfo,
   backend: Backend,
 ): TensorInfo {
+  const strides: [number, number] = [c.strideHeight, c.strideWidth];
+  const dilations: [number, number] = [c.dilationHeight, c.dilationWidth];
+  if (usesWinograd(c.filterHeight, c.filterWidth, strides, dilations, c.inChannels, c.outChannels))
+    return winogradFilterGrad(kernels, backend, x, dy, c.padInfo.top, c.padInfo.left);
   const out = makeOutput(backend, [c.filterHeight, c.filterWidth, c.inChannels, c.outChannels]);
   const items = c.filterHeight * c.filterWidth * Math.ceil(c.inChannels / 4);
   const [px, pdy, pdw] = [x, dy, out].map((t) => heapOffset(backend, t));

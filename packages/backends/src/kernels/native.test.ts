@@ -11,6 +11,7 @@ import { blockBroadcast } from './CastTile';
 import { batchNormTraining } from '../batch_norm';
 import { wasmKernelsInfo } from '../init';
 import { setTrainKernelsEnabled } from '../native/train_kernels';
+import { setWinogradEnabled } from './native_ops';
 
 type Pad = 'same' | 'valid' | [[0, 0], [number, number], [number, number], [0, 0]];
 
@@ -132,6 +133,65 @@ describe("supcon's native wasm kernels", () => {
     setTrainKernelsEnabled(true);
     expectClose(native[0]!, composed[0]!, 1e-4, 'dx');
     expectClose(native[1]!, composed[1]!, 1e-4, 'dfilter');
+  });
+
+  const winogradCases: [number[], number[], Pad][] = [
+    [[2, 7, 9, 4], [3, 3, 4, 8], 'same'],
+    [[1, 6, 5, 8], [3, 3, 8, 4], 'valid'],
+    [[3, 4, 4, 12], [3, 3, 12, 16], 'same'],
+    [[2, 1, 1, 4], [3, 3, 4, 4], 'same'],
+    [
+      [2, 5, 6, 8],
+      [3, 3, 8, 12],
+      [
+        [0, 0],
+        [2, 0],
+        [0, 1],
+        [0, 0],
+      ],
+    ],
+    [[1, 10, 10, 32], [3, 3, 32, 20], 'same'],
+  ];
+  it.each(winogradCases)(
+    'Winograd F(2x2,3x3): x=%j f=%j pad=%j gives the cpu convolution and both gradients',
+    async (xs, fs, pad) => {
+      const { cpu, wasm } = await onBoth(
+        () => [rand(xs, 31), rand(fs, 32)],
+        (x, f) => {
+          const conv = (a: tf.Tensor, b: tf.Tensor) =>
+            tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, pad);
+          const y = conv(x!, f!);
+          const w = rand(y.shape, 33);
+          const [dx, df] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv(a, b), w)))([
+            x!,
+            f!,
+          ]);
+          return [y, dx!, df!];
+        },
+      );
+      ['y', 'dx', 'dfilter'].forEach((what, i) => expectClose(wasm[i]!, cpu[i]!, 1e-4, what));
+    },
+  );
+
+  it('Winograd on and off give the same convolution and gradients on wasm (1e-4)', async () => {
+    await tf.setBackend('wasm');
+    const run = () =>
+      tf.tidy(() => {
+        const x = rand([4, 12, 12, 16], 34);
+        const f = rand([3, 3, 16, 24], 35);
+        const conv = (a: tf.Tensor, b: tf.Tensor) =>
+          tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same');
+        const [dx, df] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(conv(a, b))))([
+          x,
+          f,
+        ]);
+        return [conv(x, f), dx!, df!].map((t) => t.dataSync() as Float32Array);
+      });
+    const on = run();
+    const previous = setWinogradEnabled(false);
+    const off = run();
+    setWinogradEnabled(previous);
+    on.forEach((v, i) => expectClose(v, off[i]!, 1e-4, `output ${i}`));
   });
 
   it('Cast to the same dtype shares the data (the copy survives disposing the original)', async () => {

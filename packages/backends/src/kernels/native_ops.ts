@@ -13,6 +13,40 @@ interface HeapBackend {
   wasm: { HEAPU8: Uint8Array };
 }
 
+let winograd = typeof process === 'undefined' || process.env?.SUPCON_WINOGRAD !== 'off';
+
+/**
+ * Turns the Winograd F(2x2, 3x3) path of 3x3 stride-1 convolutions and their filter gradients off
+ * (`false`) or on; returns the previous setting. `SUPCON_WINOGRAD=off` starts with it off.
+ */
+export function setWinogradEnabled(enabled: boolean): boolean {
+  const previous = winograd;
+  winograd = enabled;
+  return previous;
+}
+
+/** Whether a convolution with this geometry takes the Winograd path. */
+export function usesWinograd(
+  kh: number,
+  kw: number,
+  strides: [number, number],
+  dilations: [number, number],
+  cin: number,
+  cout: number,
+): boolean {
+  return (
+    winograd &&
+    kh === 3 &&
+    kw === 3 &&
+    strides[0] === 1 &&
+    strides[1] === 1 &&
+    dilations[0] === 1 &&
+    dilations[1] === 1 &&
+    cin % 4 === 0 &&
+    cout % 4 === 0
+  );
+}
+
 /** Rows below this many floats a part are not worth a thread hand-off. */
 const GRAIN_FLOATS = 1 << 15;
 
@@ -179,6 +213,19 @@ export function convValid(
   const out = makeOutput(backend, [n, oh, ow, cout]);
   const items = n * oh;
   if (items === 0 || ow === 0 || cout === 0) return out;
+  if (
+    winograd &&
+    kh === 3 &&
+    kw === 3 &&
+    sh === 1 &&
+    sw === 1 &&
+    dh === 1 &&
+    dw === 1 &&
+    cin % 4 === 0
+  ) {
+    winograd3x3(k, backend, x, filter, out);
+    return out;
+  }
   // Weights packed in blocks of output channels, read sequentially by the kernel.
   const packed = makeOutput(backend, [kh * kw * cin * cout]);
   const pf = heapOffset(backend, packed);
@@ -206,4 +253,100 @@ export function convValid(
   ]);
   free(backend, packed);
   return out;
+}
+
+/**
+ * `out` = valid 3x3 stride-1 convolution of `x` [n, h, w, cin] (cin, cout multiples of 4) by
+ * Winograd F(2x2, 3x3): 2x2 output tiles split over the threads, each thread transforming and
+ * multiplying its tiles in chunks that stay in cache (scratch of its own).
+ */
+function winograd3x3(
+  k: Instance,
+  backend: object,
+  x: TensorInfo,
+  filter: TensorInfo,
+  out: TensorInfo,
+): void {
+  const [n, h, w, cin] = x.shape as [number, number, number, number];
+  const cout = filter.shape[3]!;
+  const tiles = n * Math.ceil((h - 2) / 2) * Math.ceil((w - 2) / 2);
+  const chunk = Math.max(4, Math.min(64, Math.floor(16384 / Math.max(cin, cout)) & ~3));
+  const parts = splitParts(k, tiles, chunk);
+  const perPart = 16 * chunk * (cin + cout);
+  const u = makeOutput(backend, [16 * cin * cout]);
+  const scratch = makeOutput(backend, [parts * perPart]);
+  const pu = heapOffset(backend, u);
+  k.exports.winograd_filter(heapOffset(backend, filter), pu, cin, cout);
+  const px = heapOffset(backend, x);
+  const po = heapOffset(backend, out);
+  const ps = heapOffset(backend, scratch);
+  runSplit(
+    k,
+    'conv3x3_winograd',
+    tiles,
+    (t0, t1, part) => [px, pu, po, ps + part * perPart * 4, n, h, w, cin, cout, chunk, t0, t1],
+    chunk,
+  );
+  free(backend, u, scratch);
+}
+
+/**
+ * Filter gradient [3, 3, cin, cout] of a 3x3 stride-1 convolution by Winograd F(2x2, 3x3): `x`
+ * [n, h, w, cin] is padded by `top`/`left` to the rows and columns the forward convolution read,
+ * dy is [n, oh, ow, cout]. Tiles of dy are split over the threads, each accumulating its own
+ * transformed gradient; one more split over input channels sums them and transforms back.
+ */
+export function winogradFilterGrad(
+  k: Instance,
+  backend: object,
+  x: TensorInfo,
+  dy: TensorInfo,
+  top: number,
+  left: number,
+): TensorInfo {
+  const [n, , , cin] = x.shape as [number, number, number, number];
+  const [, oh, ow, cout] = dy.shape as [number, number, number, number];
+  const dw = makeOutput(backend, [3, 3, cin, cout]);
+  const tiles = n * Math.ceil(oh / 2) * Math.ceil(ow / 2);
+  if (tiles === 0) {
+    new Float32Array(
+      (backend as HeapBackend).wasm.HEAPU8.buffer,
+      heapOffset(backend, dw),
+      9 * cin * cout,
+    ).fill(0);
+    return dw;
+  }
+  const padded = padNhwc(k, backend, x, top, left, oh + 2, ow + 2);
+  const chunk = Math.max(16, Math.floor(32768 / (cin + cout)) & ~3);
+  const parts = splitParts(k, tiles, chunk);
+  const perPart = 16 * chunk * (cin + cout);
+  const plane = 16 * cin * cout;
+  const du = makeOutput(backend, [parts * plane]);
+  const scratch = makeOutput(backend, [parts * perPart]);
+  const [px, pdy, pdu, ps, pdw] = [padded, dy, du, scratch, dw].map((t) => heapOffset(backend, t));
+  runSplit(
+    k,
+    'conv3x3_winograd_filter_grad',
+    tiles,
+    (t0, t1, part) => [
+      px!,
+      pdy!,
+      pdu! + part * plane * 4,
+      ps! + part * perPart * 4,
+      n,
+      oh + 2,
+      ow + 2,
+      cin,
+      oh,
+      ow,
+      cout,
+      chunk,
+      t0,
+      t1,
+    ],
+    chunk,
+  );
+  runSplit(k, 'winograd_filter_grad_out', cin, (c0, c1) => [pdu!, parts, pdw!, cin, cout, c0, c1]);
+  free(backend, padded, du, scratch);
+  return dw;
 }

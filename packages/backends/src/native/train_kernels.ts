@@ -20,6 +20,10 @@ interface KernelExports {
   conv2d_valid(...args: number[]): void;
   pad_nhwc(...args: number[]): void;
   pack_filter(...args: number[]): void;
+  winograd_filter(...args: number[]): void;
+  conv3x3_winograd(...args: number[]): void;
+  conv3x3_winograd_filter_grad(...args: number[]): void;
+  winograd_filter_grad_out(...args: number[]): void;
 }
 export type KernelName = keyof KernelExports;
 const KERNEL_NAMES: readonly KernelName[] = [
@@ -30,6 +34,10 @@ const KERNEL_NAMES: readonly KernelName[] = [
   'conv2d_valid',
   'pad_nhwc',
   'pack_filter',
+  'winograd_filter',
+  'conv3x3_winograd',
+  'conv3x3_winograd_filter_grad',
+  'winograd_filter_grad_out',
 ];
 
 /** The parts of the tfjs wasm backend this file reads. */
