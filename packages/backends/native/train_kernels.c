@@ -253,7 +253,7 @@ void broadcast_rows(const float *src, float *out, int len, int group, int r0, in
  * One register tile of a valid convolution: P output pixels (1..4, consecutive in a row) x C
  * output channels (4 or 8), summed over every tap and input channel.
  */
-INLINE void conv_tile(const float *x, const float *f, float *out, int P, int C, int cin, int cout, int wp, int kh, int kw, int sw,
+INLINE void conv_tile(const float *x, const float *f, float *out, int P, int C, int cin, int ops, int wp, int kh, int kw, int sw,
                       int dh, int dwl) {
   const v128_t zero = wasm_f32x4_splat(0.0f);
   v128_t a00 = zero, a01 = zero, a10 = zero, a11 = zero, a20 = zero, a21 = zero, a30 = zero, a31 = zero;
@@ -290,16 +290,16 @@ INLINE void conv_tile(const float *x, const float *f, float *out, int P, int C, 
   wasm_v128_store(out, a00);
   if (C == 8) wasm_v128_store(out + 4, a01);
   if (P > 1) {
-    wasm_v128_store(out + cout, a10);
-    if (C == 8) wasm_v128_store(out + cout + 4, a11);
+    wasm_v128_store(out + ops, a10);
+    if (C == 8) wasm_v128_store(out + ops + 4, a11);
   }
   if (P > 2) {
-    wasm_v128_store(out + 2 * cout, a20);
-    if (C == 8) wasm_v128_store(out + 2 * cout + 4, a21);
+    wasm_v128_store(out + 2 * ops, a20);
+    if (C == 8) wasm_v128_store(out + 2 * ops + 4, a21);
   }
   if (P > 3) {
-    wasm_v128_store(out + 3 * cout, a30);
-    if (C == 8) wasm_v128_store(out + 3 * cout + 4, a31);
+    wasm_v128_store(out + 3 * ops, a30);
+    if (C == 8) wasm_v128_store(out + 3 * ops + 4, a31);
   }
 }
 
@@ -325,13 +325,18 @@ void pack_filter(const float *f, float *p, int K, int cout) {
 /*
  * Valid NHWC convolution of an already padded input:
  *   out[n, oh, ow, co] = sum over i, j, ci of x[n, oh*sh + i*dh, ow*sw + j*dwl, ci] * f[i, j, ci, co]
- * x [n, hp, wp, cin], f packed by pack_filter from [kh, kw, cin, cout], out [n, oh_, ow_, cout];
- * cout a multiple of 4. Work items are output rows, item = n * oh_ + oh.
+ * x [n, hp, wp, cin], f packed by pack_filter from [kh, kw, cin, cout]; cout a multiple of 4.
+ * Only the first oh_ rows and ow_ columns are computed, and output (oh, ow) is stored at row
+ * row0 + oh*rowStep, column col0 + ow*colStep of out [n, oH, oW, cout] (the plain case: oH = oh_,
+ * oW = ow_, 0, 1, 0, 1; a strided input gradient writes each phase in place this way).
+ * Work items are output rows, item = n * oh_ + oh.
  */
 EXPORT(conv2d_valid)
 void conv2d_valid(const float *x, const float *f, float *out, int hp, int wp, int cin, int oh_, int ow_, int cout, int kh, int kw,
-                  int sh, int sw, int dh, int dwl, int item0, int item1) {
+                  int sh, int sw, int dh, int dwl, int item0, int item1, int oH, int oW, int row0, int rowStep, int col0,
+                  int colStep) {
   const int K = kh * kw * cin;
+  const int ops = colStep * cout; /* floats between neighbouring output pixels */
   for (int base = item0; base < item1; base += CONV_PASS_ROWS) {
     const int end = imin(item1, base + CONV_PASS_ROWS);
     for (int co = 0; co < cout; co += 8) {
@@ -340,22 +345,22 @@ void conv2d_valid(const float *x, const float *f, float *out, int hp, int wp, in
       for (int item = base; item < end; item++) {
         const int n = item / oh_, oh = item % oh_;
         const float *xr = x + ((int64_t)n * hp + (int64_t)oh * sh) * wp * cin;
-        float *orow = out + (int64_t)item * ow_ * cout + co;
+        float *orow = out + (((int64_t)n * oH + row0 + (int64_t)oh * rowStep) * oW + col0) * cout + co;
         int ow = 0;
         if (C == 8) {
-          for (; ow + 4 <= ow_; ow += 4) conv_tile(xr + ow * sw * cin, fb, orow + ow * cout, 4, 8, cin, cout, wp, kh, kw, sw, dh, dwl);
+          for (; ow + 4 <= ow_; ow += 4) conv_tile(xr + ow * sw * cin, fb, orow + ow * ops, 4, 8, cin, ops, wp, kh, kw, sw, dh, dwl);
           switch (ow_ - ow) {
-          case 3: conv_tile(xr + ow * sw * cin, fb, orow + ow * cout, 3, 8, cin, cout, wp, kh, kw, sw, dh, dwl); break;
-          case 2: conv_tile(xr + ow * sw * cin, fb, orow + ow * cout, 2, 8, cin, cout, wp, kh, kw, sw, dh, dwl); break;
-          case 1: conv_tile(xr + ow * sw * cin, fb, orow + ow * cout, 1, 8, cin, cout, wp, kh, kw, sw, dh, dwl); break;
+          case 3: conv_tile(xr + ow * sw * cin, fb, orow + ow * ops, 3, 8, cin, ops, wp, kh, kw, sw, dh, dwl); break;
+          case 2: conv_tile(xr + ow * sw * cin, fb, orow + ow * ops, 2, 8, cin, ops, wp, kh, kw, sw, dh, dwl); break;
+          case 1: conv_tile(xr + ow * sw * cin, fb, orow + ow * ops, 1, 8, cin, ops, wp, kh, kw, sw, dh, dwl); break;
           default: break;
           }
         } else {
-          for (; ow + 4 <= ow_; ow += 4) conv_tile(xr + ow * sw * cin, fb, orow + ow * cout, 4, 4, cin, cout, wp, kh, kw, sw, dh, dwl);
+          for (; ow + 4 <= ow_; ow += 4) conv_tile(xr + ow * sw * cin, fb, orow + ow * ops, 4, 4, cin, ops, wp, kh, kw, sw, dh, dwl);
           switch (ow_ - ow) {
-          case 3: conv_tile(xr + ow * sw * cin, fb, orow + ow * cout, 3, 4, cin, cout, wp, kh, kw, sw, dh, dwl); break;
-          case 2: conv_tile(xr + ow * sw * cin, fb, orow + ow * cout, 2, 4, cin, cout, wp, kh, kw, sw, dh, dwl); break;
-          case 1: conv_tile(xr + ow * sw * cin, fb, orow + ow * cout, 1, 4, cin, cout, wp, kh, kw, sw, dh, dwl); break;
+          case 3: conv_tile(xr + ow * sw * cin, fb, orow + ow * ops, 3, 4, cin, ops, wp, kh, kw, sw, dh, dwl); break;
+          case 2: conv_tile(xr + ow * sw * cin, fb, orow + ow * ops, 2, 4, cin, ops, wp, kh, kw, sw, dh, dwl); break;
+          case 1: conv_tile(xr + ow * sw * cin, fb, orow + ow * ops, 1, 4, cin, ops, wp, kh, kw, sw, dh, dwl); break;
           default: break;
           }
         }

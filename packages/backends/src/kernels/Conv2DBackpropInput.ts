@@ -20,7 +20,11 @@ import {
   zeroInterleave,
   checkDyShape,
   stridedSlice,
+  makeOutput,
 } from './wasm_ops';
+import { convValid } from './native_ops';
+import { trainKernels } from '../native/train_kernels';
+import type { Instance } from '../native/train_kernels';
 
 /**
  * Gradient of a stride-`s`, dilation-`d` NHWC convolution with respect to its input.
@@ -121,6 +125,8 @@ function phaseSplit(
   const [, oh, ow] = dy.shape as [number, number, number, number];
   const a = Math.ceil(h / s);
   const b = Math.ceil(w / s);
+  const native = c % 4 === 0 ? trainKernels(backend) : null;
+  if (native !== null) return phasesInPlace(native, dy, rotated, inputShape, convInfo, backend);
   const phases: TensorInfo[] = [];
   for (let pi = 0; pi < s; pi++) {
     for (let pj = 0; pj < s; pj++) {
@@ -173,6 +179,69 @@ function phaseSplit(
   if (full.shape[1] === h && full.shape[2] === w) return full;
   const dx = slice(full, [0, 0, 0, 0], [n, h, w, c], backend);
   free(backend, full);
+  return dx;
+}
+
+/**
+ * The phases of {@link phaseSplit} by supcon's kernels, each convolution storing its output
+ * straight into rows s·a + pi, columns s·b + pj of dx (no stacking, transpose or crop).
+ */
+function phasesInPlace(
+  k: Instance,
+  dy: TensorInfo,
+  rotated: TensorInfo,
+  inputShape: [number, number, number, number],
+  convInfo: backend_util.Conv2DInfo,
+  backend: object,
+): TensorInfo {
+  const s = convInfo.strideHeight;
+  const [n, h, w, c] = inputShape;
+  const [kh, kw] = rotated.shape as [number, number, number, number];
+  const [, oh, ow] = dy.shape as [number, number, number, number];
+  const a = Math.ceil(h / s);
+  const b = Math.ceil(w / s);
+  const taps = [...Array(s * s).keys()].map((p) => ({
+    pi: Math.floor(p / s),
+    pj: p % s,
+    th: phaseTaps(Math.floor(p / s), convInfo.padInfo.top, s, kh),
+    tw: phaseTaps(p % s, convInfo.padInfo.left, s, kw),
+  }));
+  // Phases no filter tap reaches stay zero.
+  const dx = taps.some((t) => t.th.m === 0 || t.tw.m === 0)
+    ? runWasm('Fill', {}, { shape: [n, h, w, c], value: 0, dtype: 'float32' }, backend)
+    : makeOutput(backend, [n, h, w, c]);
+  for (const { pi, pj, th, tw } of taps) {
+    if (th.m === 0 || tw.m === 0 || pi >= h || pj >= w) continue;
+    const sub = stridedSlice(
+      rotated,
+      [kh - 1 - th.r - s * (th.m - 1), kw - 1 - tw.r - s * (tw.m - 1), 0, 0],
+      [kh, kw, rotated.shape[2]!, rotated.shape[3]!],
+      [s, s, 1, 1],
+      backend,
+    );
+    const top = th.m - 1 - th.q;
+    const left = tw.m - 1 - tw.q;
+    const input = padOrCrop(
+      dy,
+      [
+        [0, 0],
+        [top, a + th.m - 1 - oh - top],
+        [left, b + tw.m - 1 - ow - left],
+        [0, 0],
+      ],
+      backend,
+    );
+    convValid(k, backend, input, sub, [1, 1], [1, 1], {
+      out: dx,
+      row0: pi,
+      rowStep: s,
+      col0: pj,
+      colStep: s,
+      rows: Math.ceil((h - pi) / s),
+      cols: Math.ceil((w - pj) / s),
+    });
+    free(backend, sub, input);
+  }
   return dx;
 }
 

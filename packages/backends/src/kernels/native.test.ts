@@ -173,6 +173,40 @@ describe("supcon's native wasm kernels", () => {
     },
   );
 
+  const phaseCases: [number[], number[], number, Pad][] = [
+    [[2, 8, 8, 4], [3, 3, 4, 8], 2, 'valid'],
+    [[2, 7, 7, 8], [3, 3, 8, 4], 2, 'same'],
+    [[1, 9, 10, 4], [5, 5, 4, 4], 2, 'same'],
+    [[2, 11, 9, 4], [3, 3, 4, 4], 3, 'same'],
+    [[1, 10, 10, 4], [2, 2, 4, 4], 3, 'valid'], // phases no tap reaches stay zero
+    [[2, 8, 9, 4], [1, 3, 4, 8], 2, 'same'],
+    [
+      [1, 10, 8, 4],
+      [4, 4, 4, 4],
+      2,
+      [
+        [0, 0],
+        [1, 2],
+        [3, 0],
+        [0, 0],
+      ],
+    ],
+  ];
+  it.each(phaseCases)(
+    'strided input gradient written phase by phase in place: x=%j f=%j stride %j pad=%j matches cpu',
+    async (xs, fs, s, pad) => {
+      const { cpu, wasm } = await onBoth(
+        () => [rand(xs, 41), rand(fs, 42)],
+        (x, f) => {
+          const conv = (a: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, f as tf.Tensor4D, s, pad);
+          const w = rand(conv(x!).shape, 43);
+          return tf.grad((a: tf.Tensor) => tf.sum(tf.mul(conv(a), w)))(x!);
+        },
+      );
+      expectClose(wasm[0]!, cpu[0]!, 1e-4, 'dx');
+    },
+  );
+
   it('Winograd on and off give the same convolution and gradients on wasm (1e-4)', async () => {
     await tf.setBackend('wasm');
     const run = () =>

@@ -192,9 +192,25 @@ export function padNhwc(
   return out;
 }
 
+/** Where {@link convValid} stores its output inside a larger NHWC tensor (a phase of a strided input gradient). */
+export interface ConvTarget {
+  /** [n, height, width, outC], written in place. */
+  out: TensorInfo;
+  row0: number;
+  rowStep: number;
+  col0: number;
+  colStep: number;
+  /** Output rows and columns to compute (those that land inside `out`). */
+  rows: number;
+  cols: number;
+}
+
 /**
  * Valid NHWC convolution (no padding) of `x` [n, h, w, inC] with `filter` [kh, kw, inC, outC],
- * outC a multiple of 4, by supcon's SIMD kernel split over output rows.
+ * outC a multiple of 4, by supcon's SIMD kernels split over output rows: Winograd F(2x2, 3x3)
+ * for 3x3 stride-1 filters (inC a multiple of 4), else the direct kernel on packed weights.
+ * With `target`, output (r, c) goes to row `row0 + r·rowStep`, column `col0 + c·colStep` of
+ * `target.out` (direct kernel only) and `target.out` is returned.
  */
 export function convValid(
   k: Instance,
@@ -203,26 +219,18 @@ export function convValid(
   filter: TensorInfo,
   strides: [number, number] = [1, 1],
   dilations: [number, number] = [1, 1],
+  target?: ConvTarget,
 ): TensorInfo {
   const [n, h, w, cin] = x.shape as [number, number, number, number];
   const [kh, kw, , cout] = filter.shape as [number, number, number, number];
   const [sh, sw] = strides;
   const [dh, dw] = dilations;
-  const oh = Math.max(0, Math.floor((h - (kh - 1) * dh - 1) / sh) + 1);
-  const ow = Math.max(0, Math.floor((w - (kw - 1) * dw - 1) / sw) + 1);
-  const out = makeOutput(backend, [n, oh, ow, cout]);
+  const oh = target?.rows ?? Math.max(0, Math.floor((h - (kh - 1) * dh - 1) / sh) + 1);
+  const ow = target?.cols ?? Math.max(0, Math.floor((w - (kw - 1) * dw - 1) / sw) + 1);
+  const out = target?.out ?? makeOutput(backend, [n, oh, ow, cout]);
   const items = n * oh;
   if (items === 0 || ow === 0 || cout === 0) return out;
-  if (
-    winograd &&
-    kh === 3 &&
-    kw === 3 &&
-    sh === 1 &&
-    sw === 1 &&
-    dh === 1 &&
-    dw === 1 &&
-    cin % 4 === 0
-  ) {
+  if (target === undefined && usesWinograd(kh, kw, strides, dilations, cin, cout)) {
     winograd3x3(k, backend, x, filter, out);
     return out;
   }
@@ -232,6 +240,11 @@ export function convValid(
   k.exports.pack_filter(heapOffset(backend, filter), pf, kh * kw * cin, cout);
   const px = heapOffset(backend, x);
   const po = heapOffset(backend, out);
+  const [oH, oW] = target === undefined ? [oh, ow] : [out.shape[1]!, out.shape[2]!];
+  const map =
+    target === undefined
+      ? [0, 1, 0, 1]
+      : [target.row0, target.rowStep, target.col0, target.colStep];
   runSplit(k, 'conv2d_valid', items, (r0, r1) => [
     px,
     pf,
@@ -250,6 +263,9 @@ export function convValid(
     dw,
     r0,
     r1,
+    oH,
+    oW,
+    ...map,
   ]);
   free(backend, packed);
   return out;

@@ -5,7 +5,7 @@
 import { getKernel } from '@tensorflow/tfjs-core';
 import type { KernelBackend, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { trainKernels } from '../native/train_kernels';
-import { convValid } from './native_ops';
+import { convValid, padNhwc } from './native_ops';
 import { free, heapView } from './heap';
 import type { HeapBackend } from './heap';
 
@@ -87,6 +87,20 @@ export function padOrCrop(
   paddings: [number, number][],
   backend: object,
 ): TensorInfo {
+  // NHWC padding or cropping of height and width only: supcon's kernel, split over the threads.
+  const spatial =
+    x.shape.length === 4 &&
+    x.dtype === 'float32' &&
+    paddings[0]![0] === 0 &&
+    paddings[0]![1] === 0 &&
+    paddings[3]![0] === 0 &&
+    paddings[3]![1] === 0;
+  const native = spatial ? trainKernels(backend) : null;
+  if (native !== null && paddings.some(([b, a]) => b !== 0 || a !== 0)) {
+    const [, h, w] = x.shape as [number, number, number, number];
+    const [[top, bottom], [left, right]] = [paddings[1]!, paddings[2]!];
+    return padNhwc(native, backend, x, top, left, h + top + bottom, w + left + right);
+  }
   const begin = paddings.map(([b]) => Math.max(0, -b));
   const size = x.shape.map((d, i) => d - begin[i]! - Math.max(0, -paddings[i]![1]));
   const needsCrop = paddings.some(([b, a]) => b < 0 || a < 0);
