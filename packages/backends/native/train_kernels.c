@@ -435,12 +435,20 @@ void winograd_filter(const float *f, float *u, int cin, int cout) {
   }
 }
 
-/* B^T d B for one 4x4 tile and 4 channels; rows/columns past h/w read as zero. */
+/* B^T d B for one 4x4 tile at (r0, c0) and 4 channels; rows/columns outside [0, h) x [0, w) read as
+ * zero (the convolution's padding). */
 INLINE void winograd_in_tile(const float *x, float *v, int h, int w, int cin, int r0, int c0, int64_t vStride) {
   v128_t d[4][4], t[4][4];
-  for (int r = 0; r < 4; r++)
-    for (int c = 0; c < 4; c++)
-      d[r][c] = (r0 + r < h && c0 + c < w) ? wasm_v128_load(x + ((int64_t)(r0 + r) * w + c0 + c) * cin) : wasm_f32x4_splat(0.0f);
+  if (r0 >= 0 && c0 >= 0 && r0 + 3 < h && c0 + 3 < w) {
+    const float *p = x + ((int64_t)r0 * w + c0) * cin;
+    for (int r = 0; r < 4; r++)
+      for (int c = 0; c < 4; c++) d[r][c] = wasm_v128_load(p + ((int64_t)r * w + c) * cin);
+  } else {
+    for (int r = 0; r < 4; r++)
+      for (int c = 0; c < 4; c++)
+        d[r][c] = (r0 + r >= 0 && r0 + r < h && c0 + c >= 0 && c0 + c < w) ? wasm_v128_load(x + ((int64_t)(r0 + r) * w + c0 + c) * cin)
+                                                                          : wasm_f32x4_splat(0.0f);
+  }
   for (int c = 0; c < 4; c++) {
     t[0][c] = wasm_f32x4_sub(d[0][c], d[2][c]);
     t[1][c] = wasm_f32x4_add(d[1][c], d[2][c]);
@@ -473,15 +481,16 @@ INLINE void winograd_out_tile(const float *m, int64_t mStride, float *out, int o
 }
 
 /*
- * Valid 3x3 stride-1 convolution by Winograd F(2x2, 3x3): x [n, h, w, cin] -> out [n, h-2, w-2, cout],
- * u from winograd_filter; cin and cout multiples of 4. Work items are 2x2 output tiles
- * (n, ty, tx); a call handles tiles item0..item1-1 in chunks of `chunk` (a multiple of 4), with
- * scratch of 16 * chunk * (cin + cout) floats of its own.
+ * 3x3 stride-1 convolution by Winograd F(2x2, 3x3): x [n, h, w, cin] padded by `top` rows and
+ * `left` columns of zeros (and as many after as out needs) -> out [n, oh, ow, cout]; u from
+ * winograd_filter; cin and cout multiples of 4. Work items are 2x2 output tiles (n, ty, tx); a
+ * call handles tiles item0..item1-1 in chunks of `chunk` (a multiple of 4), with scratch of
+ * 16 * chunk * (cin + cout) floats of its own.
  */
 EXPORT(conv3x3_winograd)
 void conv3x3_winograd(const float *x, const float *u, float *out, float *scratch, int n, int h, int w, int cin, int cout, int chunk,
-                      int item0, int item1) {
-  const int oh = h - 2, ow = w - 2, th = (oh + 1) / 2, tw = (ow + 1) / 2;
+                      int item0, int item1, int oh, int ow, int top, int left) {
+  const int th = (oh + 1) / 2, tw = (ow + 1) / 2;
   const int64_t vStride = (int64_t)chunk * cin, mStride = (int64_t)chunk * cout;
   float *v = scratch, *m = scratch + 16 * vStride;
   const int64_t plane = (int64_t)cin * cout;
@@ -490,7 +499,8 @@ void conv3x3_winograd(const float *x, const float *u, float *out, float *scratch
     for (int t = 0; t < count; t++) {
       const int tile = base + t, img = tile / (th * tw), rem = tile % (th * tw);
       const float *xi = x + (int64_t)img * h * w * cin;
-      for (int c = 0; c < cin; c += 4) winograd_in_tile(xi + c, v + (int64_t)t * cin + c, h, w, cin, 2 * (rem / tw), 2 * (rem % tw), vStride);
+      const int r0 = 2 * (rem / tw) - top, c0 = 2 * (rem % tw) - left;
+      for (int c = 0; c < cin; c += 4) winograd_in_tile(xi + c, v + (int64_t)t * cin + c, h, w, cin, r0, c0, vStride);
     }
     for (int xi = 0; xi < 16; xi++) {
       const float *vx = v + xi * vStride;
@@ -521,14 +531,14 @@ void conv3x3_winograd(const float *x, const float *u, float *out, float *scratch
 /*
  * Filter gradient of a valid 3x3 stride-1 convolution by Winograd F(2x2, 3x3), the transpose of
  * conv3x3_winograd: dU[xi] = sum over tiles of (B^T d B)[xi] (x) (A dy A^T)[xi], then dW = G^T dU G
- * (winograd_filter_grad_out). x [n, h, w, cin] (already padded: h >= oh + 2, w >= ow + 2),
- * dy [n, oh, ow, cout]; cin and cout multiples of 4. Work items are 2x2 tiles of dy; a call
+ * (winograd_filter_grad_out). x [n, h, w, cin] with the forward padding `top`, `left` (zeros read
+ * outside it), dy [n, oh, ow, cout]; cin and cout multiples of 4. Work items are 2x2 tiles of dy; a call
  * accumulates its tiles into its own dU [16, cin, cout] (zeroed here), chunk tiles at a time,
  * with scratch of 16 * chunk * (cin + cout) floats.
  */
 EXPORT(conv3x3_winograd_filter_grad)
 void conv3x3_winograd_filter_grad(const float *x, const float *dy, float *du, float *scratch, int n, int h, int w, int cin, int oh,
-                                  int ow, int cout, int chunk, int item0, int item1) {
+                                  int ow, int cout, int chunk, int item0, int item1, int top, int left) {
   const int th = (oh + 1) / 2, tw = (ow + 1) / 2;
   const int64_t vStride = (int64_t)chunk * cin, yStride = (int64_t)chunk * cout, plane = (int64_t)cin * cout;
   float *v = scratch, *yt = scratch + 16 * vStride;
@@ -539,7 +549,7 @@ void conv3x3_winograd_filter_grad(const float *x, const float *dy, float *du, fl
       const int tile = base + t, img = tile / (th * tw), rem = tile % (th * tw);
       const int r0 = 2 * (rem / tw), c0 = 2 * (rem % tw);
       const float *xi = x + (int64_t)img * h * w * cin;
-      for (int c = 0; c < cin; c += 4) winograd_in_tile(xi + c, v + (int64_t)t * cin + c, h, w, cin, r0, c0, vStride);
+      for (int c = 0; c < cin; c += 4) winograd_in_tile(xi + c, v + (int64_t)t * cin + c, h, w, cin, r0 - top, c0 - left, vStride);
       const float *di = dy + (int64_t)img * oh * ow * cout;
       for (int c = 0; c < cout; c += 4) {
         v128_t d[2][2], r[4][2];

@@ -1,16 +1,17 @@
 /**
  * Forward `Conv2D` and `FusedConv2D` (no bias, no activation: what tfjs-layers runs for a
- * `conv2d({ useBias: false })` before batch norm) on wasm by supcon's SIMD kernel, split over
- * output rows on the kernel threads: one pass pads the input, one computes the convolution. On
- * this machine it runs the convolutions of a small ResNet about twice as fast as the backend's
- * XNNPACK kernel (`npm run bench:kernels`). Every other case (bias, activations, NCHW, output
- * channels not a multiple of 4, no SIMD) runs the stock kernel.
+ * `conv2d({ useBias: false })` before batch norm) on wasm by supcon's SIMD kernels, split over
+ * the kernel threads: Winograd F(2x2, 3x3) for 3x3 stride-1 filters with channel counts that are
+ * multiples of 4 (padding read as zeros), otherwise one pass that pads the input and the direct
+ * kernel on packed weights (`npm run bench:kernels` compares them with XNNPACK). Every other
+ * case (bias, activations, NCHW, output channels not a multiple of 4, no SIMD) runs the stock
+ * kernel.
  */
 import { backend_util, Conv2D, FusedConv2D } from '@tensorflow/tfjs-core';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { trainKernels } from '../native/train_kernels';
-import { free } from './heap';
-import { convValid, padNhwc } from './native_ops';
+import { free, makeOutput } from './heap';
+import { convValid, padNhwc, usesWinograd, winogradConv3x3 } from './native_ops';
 import { overrideWasmKernel } from './override';
 import { readExtent } from './wasm_ops';
 
@@ -46,9 +47,19 @@ export function nativeConv2d(args: Parameters<KernelFunc>[0]): TensorInfo | unde
     attrs.pad,
     attrs.dimRoundingMode,
   );
-  const [, h, w] = x.shape as [number, number, number, number];
-  const [needH, needW] = readExtent(info);
+  const [n, h, w, cin] = x.shape as [number, number, number, number];
   const { top, left } = info.padInfo;
+  const strides: [number, number] = [info.strideHeight, info.strideWidth];
+  const dilations: [number, number] = [info.dilationHeight, info.dilationWidth];
+  if (
+    usesWinograd(info.filterHeight, info.filterWidth, strides, dilations, cin, info.outChannels)
+  ) {
+    // Winograd reads the padding as zeros: no padded copy.
+    const out = makeOutput(args.backend, [n, info.outHeight, info.outWidth, info.outChannels]);
+    winogradConv3x3(k, args.backend, x, filter, out, top, left);
+    return out;
+  }
+  const [needH, needW] = readExtent(info);
   const padded =
     top === 0 && left === 0 && needH === h && needW === w
       ? x

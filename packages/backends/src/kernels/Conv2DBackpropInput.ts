@@ -22,7 +22,7 @@ import {
   stridedSlice,
   makeOutput,
 } from './wasm_ops';
-import { convValid } from './native_ops';
+import { convValid, usesWinograd, winogradConv3x3 } from './native_ops';
 import { trainKernels } from '../native/train_kernels';
 import type { Instance } from '../native/train_kernels';
 
@@ -72,6 +72,15 @@ export function conv2dBackpropInputWasm(
   }
   if (sh === sw && sh > 1 && dh === 1 && dw === 1) {
     const dx = phaseSplit(dy, rotated, inputShape, convInfo, backend);
+    free(backend, rotated);
+    return dx;
+  }
+  const [n, , , inC] = inputShape;
+  const native = sh === 1 && sw === 1 ? trainKernels(backend) : null;
+  if (native !== null && usesWinograd(kh, kw, [1, 1], [dh, dw], dy.shape[3]!, inC)) {
+    // Stride 1 by Winograd: dy padded by (top, left) is read as zeros, never copied.
+    const dx = makeOutput(backend, [n, h, w, inC]);
+    winogradConv3x3(native, backend, dy, rotated, dx, top, left);
     free(backend, rotated);
     return dx;
   }

@@ -231,7 +231,7 @@ export function convValid(
   const items = n * oh;
   if (items === 0 || ow === 0 || cout === 0) return out;
   if (target === undefined && usesWinograd(kh, kw, strides, dilations, cin, cout)) {
-    winograd3x3(k, backend, x, filter, out);
+    winogradConv3x3(k, backend, x, filter, out);
     return out;
   }
   // Weights packed in blocks of output channels, read sequentially by the kernel.
@@ -272,20 +272,24 @@ export function convValid(
 }
 
 /**
- * `out` = valid 3x3 stride-1 convolution of `x` [n, h, w, cin] (cin, cout multiples of 4) by
- * Winograd F(2x2, 3x3): 2x2 output tiles split over the threads, each thread transforming and
- * multiplying its tiles in chunks that stay in cache (scratch of its own).
+ * `out` [n, oh, ow, cout] = 3x3 stride-1 convolution of `x` [n, h, w, cin] padded by `top` rows
+ * and `left` columns of zeros (cin, cout multiples of 4), by Winograd F(2x2, 3x3): 2x2 output
+ * tiles split over the threads, each thread transforming and multiplying its tiles in chunks that
+ * stay in cache (scratch of its own). The padding is read as zeros, never materialised.
  */
-function winograd3x3(
+export function winogradConv3x3(
   k: Instance,
   backend: object,
   x: TensorInfo,
   filter: TensorInfo,
   out: TensorInfo,
+  top = 0,
+  left = 0,
 ): void {
   const [n, h, w, cin] = x.shape as [number, number, number, number];
-  const cout = filter.shape[3]!;
-  const tiles = n * Math.ceil((h - 2) / 2) * Math.ceil((w - 2) / 2);
+  const [, oh, ow, cout] = out.shape as [number, number, number, number];
+  const tiles = n * Math.ceil(oh / 2) * Math.ceil(ow / 2);
+  if (tiles === 0 || cout === 0) return;
   const chunk = Math.max(4, Math.min(64, Math.floor(16384 / Math.max(cin, cout)) & ~3));
   const parts = splitParts(k, tiles, chunk);
   const perPart = 16 * chunk * (cin + cout);
@@ -300,7 +304,24 @@ function winograd3x3(
     k,
     'conv3x3_winograd',
     tiles,
-    (t0, t1, part) => [px, pu, po, ps + part * perPart * 4, n, h, w, cin, cout, chunk, t0, t1],
+    (t0, t1, part) => [
+      px,
+      pu,
+      po,
+      ps + part * perPart * 4,
+      n,
+      h,
+      w,
+      cin,
+      cout,
+      chunk,
+      t0,
+      t1,
+      oh,
+      ow,
+      top,
+      left,
+    ],
     chunk,
   );
   free(backend, u, scratch);
@@ -308,8 +329,7 @@ function winograd3x3(
 
 /**
  * Filter gradient [3, 3, cin, cout] of a 3x3 stride-1 convolution by Winograd F(2x2, 3x3): `x`
- * [n, h, w, cin] is padded by `top`/`left` to the rows and columns the forward convolution read,
- * dy is [n, oh, ow, cout]. Tiles of dy are split over the threads, each accumulating its own
+ * [n, h, w, cin] with the forward padding `top`/`left` (read as zeros), dy [n, oh, ow, cout]. Tiles of dy are split over the threads, each accumulating its own
  * transformed gradient; one more split over input channels sums them and transforms back.
  */
 export function winogradFilterGrad(
@@ -320,7 +340,7 @@ export function winogradFilterGrad(
   top: number,
   left: number,
 ): TensorInfo {
-  const [n, , , cin] = x.shape as [number, number, number, number];
+  const [n, h, w, cin] = x.shape as [number, number, number, number];
   const [, oh, ow, cout] = dy.shape as [number, number, number, number];
   const dw = makeOutput(backend, [3, 3, cin, cout]);
   const tiles = n * Math.ceil(oh / 2) * Math.ceil(ow / 2);
@@ -332,14 +352,13 @@ export function winogradFilterGrad(
     ).fill(0);
     return dw;
   }
-  const padded = padNhwc(k, backend, x, top, left, oh + 2, ow + 2);
   const chunk = Math.max(16, Math.floor(32768 / (cin + cout)) & ~3);
   const parts = splitParts(k, tiles, chunk);
   const perPart = 16 * chunk * (cin + cout);
   const plane = 16 * cin * cout;
   const du = makeOutput(backend, [parts * plane]);
   const scratch = makeOutput(backend, [parts * perPart]);
-  const [px, pdy, pdu, ps, pdw] = [padded, dy, du, scratch, dw].map((t) => heapOffset(backend, t));
+  const [px, pdy, pdu, ps, pdw] = [x, dy, du, scratch, dw].map((t) => heapOffset(backend, t));
   runSplit(
     k,
     'conv3x3_winograd_filter_grad',
@@ -350,8 +369,8 @@ export function winogradFilterGrad(
       pdu! + part * plane * 4,
       ps! + part * perPart * 4,
       n,
-      oh + 2,
-      ow + 2,
+      h,
+      w,
       cin,
       oh,
       ow,
@@ -359,10 +378,12 @@ export function winogradFilterGrad(
       chunk,
       t0,
       t1,
+      top,
+      left,
     ],
     chunk,
   );
   runSplit(k, 'winograd_filter_grad_out', cin, (c0, c1) => [pdu!, parts, pdw!, cin, cout, c0, c1]);
-  free(backend, padded, du, scratch);
+  free(backend, du, scratch);
   return dw;
 }
