@@ -614,3 +614,16 @@ void winograd_filter_grad_out(const float *du, int parts, float *dw, int cin, in
     }
   }
 }
+
+/* out [kh, kw, cout, cin] = f [kh, kw, cin, cout] rotated by 180 degrees with its channel axes
+ * swapped: the filter of the input gradient. */
+EXPORT(rotate_filter)
+void rotate_filter(const float *f, float *out, int kh, int kw, int cin, int cout) {
+  for (int i = 0; i < kh; i++)
+    for (int j = 0; j < kw; j++) {
+      const float *src = f + (int64_t)((kh - 1 - i) * kw + (kw - 1 - j)) * cin * cout;
+      float *dst = out + (int64_t)(i * kw + j) * cout * cin;
+      for (int ci = 0; ci < cin; ci++)
+        for (int co = 0; co < cout; co++) dst[(int64_t)co * cin + ci] = src[(int64_t)ci * cout + co];
+    }
+}

@@ -21,6 +21,7 @@ import {
   checkDyShape,
   stridedSlice,
   makeOutput,
+  heapOffset,
 } from './wasm_ops';
 import { convValid, usesWinograd, winogradConv3x3 } from './native_ops';
 import { trainKernels } from '../native/train_kernels';
@@ -46,9 +47,7 @@ export function conv2dBackpropInputWasm(
   const ekh = (kh - 1) * dh + 1;
   const ekw = (kw - 1) * dw + 1;
   // Filter rotated by 180° with channels swapped: [kh, kw, outC, inC].
-  const reversed = runWasm('Reverse', { x: filter }, { dims: [0, 1] }, backend);
-  const rotated = runWasm('Transpose', { x: reversed }, { perm: [0, 1, 3, 2] }, backend);
-  free(backend, reversed);
+  const rotated = rotateFilter(filter, backend);
   const conv = (input: TensorInfo) => conv2dValid(input, rotated, backend, [1, 1], [dh, dw]);
   const top = ekh - 1 - convInfo.padInfo.top;
   const left = ekw - 1 - convInfo.padInfo.left;
@@ -101,6 +100,21 @@ export function conv2dBackpropInputWasm(
   const dx = conv(padded);
   free(backend, padded, rotated);
   return dx;
+}
+
+/** The filter rotated by 180° with its channel axes swapped, [kh, kw, outC, inC]. */
+function rotateFilter(filter: TensorInfo, backend: object): TensorInfo {
+  const [kh, kw, inC, outC] = filter.shape as [number, number, number, number];
+  const k = filter.dtype === 'float32' ? trainKernels(backend) : null;
+  if (k === null) {
+    const reversed = runWasm('Reverse', { x: filter }, { dims: [0, 1] }, backend);
+    const rotated = runWasm('Transpose', { x: reversed }, { perm: [0, 1, 3, 2] }, backend);
+    free(backend, reversed);
+    return rotated;
+  }
+  const out = makeOutput(backend, [kh, kw, outC, inC]);
+  k.exports.rotate_filter(heapOffset(backend, filter), heapOffset(backend, out), kh, kw, inC, outC);
+  return out;
 }
 
 /** Taps of one phase along one axis: the first tap r, how many (m) and the dy offset q. */

@@ -24,6 +24,7 @@ interface KernelExports {
   conv3x3_winograd(...args: number[]): void;
   conv3x3_winograd_filter_grad(...args: number[]): void;
   winograd_filter_grad_out(...args: number[]): void;
+  rotate_filter(...args: number[]): void;
 }
 export type KernelName = keyof KernelExports;
 const KERNEL_NAMES: readonly KernelName[] = [
@@ -38,6 +39,7 @@ const KERNEL_NAMES: readonly KernelName[] = [
   'conv3x3_winograd',
   'conv3x3_winograd_filter_grad',
   'winograd_filter_grad_out',
+  'rotate_filter',
 ];
 
 /** The parts of the tfjs wasm backend this file reads. */
