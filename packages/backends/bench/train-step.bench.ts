@@ -7,9 +7,10 @@
  *
  * Flags: --model small|resnet18|all, --batch N, --steps N, --profile (per-kernel times of one step),
  * --no-torch (skip PyTorch), --torch-threads N, --threads N (XNNPACK threads of the wasm backend, tfjs's
- * threaded build; default 1), --workers N (data parallel), --micro N (tfjs micro-batch, gradients accumulated; default the batch).
+ * threaded build; default the available CPUs, at most 8, as the CLI's threads: 'auto'), --workers N (data parallel), --micro N (tfjs micro-batch, gradients accumulated; default the batch).
  */
 import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,7 +36,8 @@ const profile = args.includes('--profile');
 // --workers N: data parallel over N worker threads (one wasm instance each, batch split N ways,
 // gradients averaged on the main thread; each worker's contrastive loss sees its own share).
 const workers = Number(flag('workers', '1'));
-const threads = Number(flag('threads', '1'));
+// Default: the CPUs Node reports, at most 8 (what the CLI's `threads: 'auto'` uses).
+const threads = Number(flag('threads', String(Math.min(8, availableParallelism()))));
 const torchThreads = flag('torch-threads', '');
 const withTorch = !args.includes('--no-torch');
 // --bn tfjs: tf.layers.batchNormalization instead of @supcon/backbones' BatchNorm.
