@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { registerWasmTrainingKernels } from './kernels/register';
-import { nativeKernelsInfo, startTrainKernelWorkers } from './native/train_kernels';
+import { nativeKernelsInfo, prepareTrainKernels } from './native/train_kernels';
 import type { NativeKernelsInfo } from './native/train_kernels';
 import {
   abandonWasmThreads,
@@ -213,7 +213,7 @@ async function start(
     }
     registerWasmTrainingKernels();
     // supcon's own kernels split their work over the same number of threads.
-    await startTrainKernelWorkers(tf.backend(), used);
+    await prepareTrainKernels(tf.backend(), used);
   }
 }
 

@@ -39,17 +39,22 @@ describe('threaded wasm in Node (initBackend threads)', () => {
       tf,
       Buffer,
     ) as string;
-    // One thread, in a separate process with stock tfjs (threads are fixed per process).
-    const script = path.join(dir, 'single.cjs');
+    // One thread, in a separate process (threads are fixed per process) with the same kernels:
+    // splitting the work over threads does not change a single bit.
+    const script = path.join(dir, 'single.ts');
     writeFileSync(
       script,
-      `const tf = require('@tensorflow/tfjs-core'); require('@tensorflow/tfjs-backend-wasm');
-       tf.setBackend('wasm').then(() => { ${probe}; process.stdout.write(out.toString('base64')); });`,
+      `import * as tf from ${JSON.stringify(require.resolve('@tensorflow/tfjs-core'))};
+       import { initBackend, wasmKernelsInfo } from ${JSON.stringify(path.join(__dirname, 'init.ts'))};
+       initBackend('wasm', { threads: 1 }).then(() => {
+         if (!wasmKernelsInfo().active) throw new Error('native kernels inactive');
+         ${probe}; process.stdout.write(out.toString('base64'));
+       });`,
     );
-    const single = execFileSync(process.execPath, [script], {
+    const single = execFileSync(process.execPath, ['--import', 'jiti/register', script], {
       cwd: root,
       encoding: 'utf8',
-      env: { ...process.env, NODE_PATH: path.join(root, 'node_modules') },
+      timeout: 30000,
     });
     expect(got).toBe(single);
     // And the values are right: the cpu backend to 1e-4.

@@ -94,23 +94,53 @@ export function trainKernels(backend: object): Instance | null {
   let instance = instances.get(backend);
   if (instance !== undefined) return instance;
   instance = null;
-  const memory = memoryOf(backend);
-  if (memory !== undefined) {
-    // Not `instanceof`: the buffer may come from another realm (a test sandbox, a worker).
-    const shared = Object.prototype.toString.call(memory.buffer) === '[object SharedArrayBuffer]';
+  const target = memoryTarget(backend);
+  if (target !== undefined) {
     try {
-      const module = new WebAssembly.Module(
-        decode(shared ? TRAIN_KERNELS_SHARED_WASM : TRAIN_KERNELS_WASM),
-      );
-      const exports = new WebAssembly.Instance(module, { env: { memory } })
+      const module = new WebAssembly.Module(target.bytes);
+      const exports = new WebAssembly.Instance(module, { env: { memory: target.memory } })
         .exports as unknown as KernelExports;
-      instance = { exports, memory, shared, module };
+      instance = { exports, memory: target.memory, shared: target.shared, module };
     } catch {
       instance = null; // no SIMD here: the composed kernels still work
     }
   }
   instances.set(backend, instance);
   return instance;
+}
+
+/** The backend's memory, whether it is shared, and the module build for it. */
+function memoryTarget(
+  backend: object,
+): { memory: WebAssembly.Memory; shared: boolean; bytes: Uint8Array<ArrayBuffer> } | undefined {
+  const memory = memoryOf(backend);
+  if (memory === undefined) return undefined;
+  // Not `instanceof`: the buffer may come from another realm (a test sandbox, a worker).
+  const shared = Object.prototype.toString.call(memory.buffer) === '[object SharedArrayBuffer]';
+  return { memory, shared, bytes: decode(shared ? TRAIN_KERNELS_SHARED_WASM : TRAIN_KERNELS_WASM) };
+}
+
+/**
+ * Instantiates the kernels on `backend`'s memory asynchronously (browsers refuse to compile a
+ * module over 4 KB synchronously on the main thread, so {@link trainKernels} alone would fall
+ * back there), then starts `threads - 1` workers. `initBackend('wasm')` calls it.
+ */
+export async function prepareTrainKernels(backend: object, threads: number): Promise<void> {
+  const target = disabled || instances.has(backend) ? undefined : memoryTarget(backend);
+  if (target !== undefined) {
+    try {
+      const { module, instance } = await WebAssembly.instantiate(target.bytes, {
+        env: { memory: target.memory },
+      });
+      if (!instances.has(backend)) {
+        const exports = instance.exports as unknown as KernelExports;
+        instances.set(backend, { exports, memory: target.memory, shared: target.shared, module });
+      }
+    } catch {
+      // Left to trainKernels, which records that the kernels are unavailable.
+    }
+  }
+  await startTrainKernelWorkers(backend, threads);
 }
 
 /** What supcon's own wasm kernels run on: whether they are in use and how many threads split each call. */
