@@ -129,6 +129,45 @@ function phaseTaps(
   return { r, m: r < k ? Math.ceil((k - r) / stride) : 0, q };
 }
 
+type Taps = ReturnType<typeof phaseTaps>;
+
+/**
+ * One phase's operands: the sub-filter of `rotated` with the taps that reach the phase, and dy
+ * padded (or cropped) so that a valid stride-1 convolution of the two gives the phase's [a, b] grid.
+ */
+function phaseOperands(
+  dy: TensorInfo,
+  rotated: TensorInfo,
+  th: Taps,
+  tw: Taps,
+  [a, b]: [number, number],
+  s: number,
+  backend: object,
+): { sub: TensorInfo; input: TensorInfo } {
+  const [kh, kw, kin, kout] = rotated.shape as [number, number, number, number];
+  const [, oh, ow] = dy.shape as [number, number, number, number];
+  const sub = stridedSlice(
+    rotated,
+    [kh - 1 - th.r - s * (th.m - 1), kw - 1 - tw.r - s * (tw.m - 1), 0, 0],
+    [kh, kw, kin, kout],
+    [s, s, 1, 1],
+    backend,
+  );
+  const top = th.m - 1 - th.q;
+  const left = tw.m - 1 - tw.q;
+  const input = padOrCrop(
+    dy,
+    [
+      [0, 0],
+      [top, a + th.m - 1 - oh - top],
+      [left, b + tw.m - 1 - ow - left],
+      [0, 0],
+    ],
+    backend,
+  );
+  return { sub, input };
+}
+
 /**
  * The strided input gradient by phases (see the module comment). Phase (pi, pj) of dx is
  * dx[s·a + pi, s·b + pj] = Σ dy[a + q - t', ...] · W[r + s·t', ...]: a valid stride-1
@@ -145,7 +184,6 @@ function phaseSplit(
   const s = convInfo.strideHeight;
   const [n, h, w, c] = inputShape;
   const [kh, kw] = rotated.shape as [number, number, number, number];
-  const [, oh, ow] = dy.shape as [number, number, number, number];
   const a = Math.ceil(h / s);
   const b = Math.ceil(w / s);
   const native = c % 4 === 0 ? trainKernels(backend) : null;
@@ -161,25 +199,7 @@ function phaseSplit(
         );
         continue;
       }
-      const sub = stridedSlice(
-        rotated,
-        [kh - 1 - th.r - s * (th.m - 1), kw - 1 - tw.r - s * (tw.m - 1), 0, 0],
-        [kh, kw, rotated.shape[2]!, rotated.shape[3]!],
-        [s, s, 1, 1],
-        backend,
-      );
-      const top = th.m - 1 - th.q;
-      const left = tw.m - 1 - tw.q;
-      const input = padOrCrop(
-        dy,
-        [
-          [0, 0],
-          [top, a + th.m - 1 - oh - top],
-          [left, b + tw.m - 1 - ow - left],
-          [0, 0],
-        ],
-        backend,
-      );
+      const { sub, input } = phaseOperands(dy, rotated, th, tw, [a, b], s, backend);
       phases.push(conv2dValid(input, sub, backend));
       free(backend, sub, input);
     }
@@ -220,7 +240,6 @@ function phasesInPlace(
   const s = convInfo.strideHeight;
   const [n, h, w, c] = inputShape;
   const [kh, kw] = rotated.shape as [number, number, number, number];
-  const [, oh, ow] = dy.shape as [number, number, number, number];
   const a = Math.ceil(h / s);
   const b = Math.ceil(w / s);
   const taps = [...Array(s * s).keys()].map((p) => ({
@@ -235,25 +254,7 @@ function phasesInPlace(
     : makeOutput(backend, [n, h, w, c]);
   for (const { pi, pj, th, tw } of taps) {
     if (th.m === 0 || tw.m === 0 || pi >= h || pj >= w) continue;
-    const sub = stridedSlice(
-      rotated,
-      [kh - 1 - th.r - s * (th.m - 1), kw - 1 - tw.r - s * (tw.m - 1), 0, 0],
-      [kh, kw, rotated.shape[2]!, rotated.shape[3]!],
-      [s, s, 1, 1],
-      backend,
-    );
-    const top = th.m - 1 - th.q;
-    const left = tw.m - 1 - tw.q;
-    const input = padOrCrop(
-      dy,
-      [
-        [0, 0],
-        [top, a + th.m - 1 - oh - top],
-        [left, b + tw.m - 1 - ow - left],
-        [0, 0],
-      ],
-      backend,
-    );
+    const { sub, input } = phaseOperands(dy, rotated, th, tw, [a, b], s, backend);
     convValid(k, backend, input, sub, [1, 1], [1, 1], {
       out: dx,
       row0: pi,

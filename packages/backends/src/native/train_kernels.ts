@@ -248,14 +248,6 @@ export async function startTrainKernelWorkers(backend: object, threads: number):
   };
 }
 
-/** Stops the workers of `backend`'s kernels (calls after this run on the main thread alone). */
-export function stopTrainKernelWorkers(backend: object): void {
-  const instance = instances.get(backend);
-  if (instance?.pool === undefined) return;
-  instance.pool.terminate();
-  instance.pool = undefined;
-}
-
 /**
  * Runs kernel `name` over work items [0, items): `args(item0, item1, part)` gives the kernel's
  * int32 arguments for a range; part numbers run from 0 to {@link splitParts} - 1. The range is
