@@ -23,5 +23,6 @@ export type {
 export { registerWasmTrainingKernels, wasmTrainingKernelConfigs } from './kernels/register';
 export { WASM_MAX_THREADS } from './wasm_threads';
 export { batchNormTraining } from './batch_norm';
+export { nativeKernelsSupported } from './native/train_kernels';
 export type { BatchNormTrainingResult } from './batch_norm';
 export type { NativeKernelsInfo } from './native/train_kernels';

@@ -4,8 +4,8 @@
  * place at the offsets tfjs gives them.
  *
  * Threads: with tfjs's threaded build (`initBackend('wasm', { threads: n })`) the memory is shared,
- * and {@link startTrainKernelWorkers} starts n - 1 worker threads that instantiate the same module
- * on it. A call splits its work items between the main thread and the workers (disjoint output
+ * and {@link prepareTrainKernels} starts n - 1 worker threads that instantiate the same module on
+ * it. A call splits its work items between the main thread and the workers (disjoint output
  * bytes, no locks); the main thread waits for them with `Atomics.wait`. Without workers (one
  * thread, or before they start) the main thread does everything.
  */
@@ -141,6 +141,19 @@ export async function prepareTrainKernels(backend: object, threads: number): Pro
     }
   }
   await startTrainKernelWorkers(backend, threads);
+}
+
+/**
+ * Whether supcon's SIMD kernels can run here (WebAssembly SIMD validates, and they are not turned
+ * off by `SUPCON_TRAIN_KERNELS=off`). Starts nothing; `supcon doctor` reports it.
+ */
+export function nativeKernelsSupported(): boolean {
+  if (disabled) return false;
+  try {
+    return WebAssembly.validate(decode(TRAIN_KERNELS_WASM));
+  } catch {
+    return false;
+  }
 }
 
 /** What supcon's own wasm kernels run on: whether they are in use and how many threads split each call. */

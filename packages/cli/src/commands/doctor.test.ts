@@ -24,6 +24,7 @@ describe('supcon doctor', () => {
     expect(text).toContain('wasm SIMD yes');
     expect(text).toMatch(/threads: [1-8] \(config `threads`/);
     expect(text).toContain('fused row kernel: WebAssembly SIMD');
+    expect(text).toContain("wasm kernels    supcon's WebAssembly SIMD kernels on the threads above (Winograd F(2x2,3x3): on)");
     expect(lines.find((l) => l.includes('present'))).toContain(dir);
     expect(lines.find((l) => l.includes('missing'))).toContain('not found');
   });

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { probeBackends } from '@supcon/backends';
+import { nativeKernelsSupported, probeBackends } from '@supcon/backends';
 import { threadCount } from '../threads';
 import { fusedKernelInfo } from '@supcon/losses';
 import * as tf from '@tensorflow/tfjs-core';
@@ -37,6 +37,14 @@ export function registerDoctorCommand(program: Command, deps: DoctorDeps = {}): 
         print(`  ${probe.name.padEnd(15)} ${probe.available ? `ok (${probe.package} ${probe.version ?? ''})` : `unavailable: ${probe.error}`}`);
         if (probe.wasm) print(`  ${''.padEnd(15)} wasm SIMD ${probe.wasm.simd ? 'yes' : 'no'}, threads: ${threadCount('auto')} (config \`threads\`, default 'auto': the available CPUs, at most 8)`);
       }
+      const winograd = process.env.SUPCON_WINOGRAD === 'off' ? 'off (SUPCON_WINOGRAD=off)' : 'on';
+      print(
+        `wasm kernels    ${
+          nativeKernelsSupported()
+            ? `supcon's WebAssembly SIMD kernels on the threads above (Winograd F(2x2,3x3): ${winograd})`
+            : `XNNPACK-composed (${process.env.SUPCON_TRAIN_KERNELS === 'off' ? 'SUPCON_TRAIN_KERNELS=off' : 'no WebAssembly SIMD'})`
+        }`,
+      );
       print(`supConLoss      fused row kernel: ${fusedKernelInfo().available ? 'WebAssembly SIMD' : 'JavaScript fallback (no WebAssembly SIMD)'}`);
       print('datasets:');
       const found = deps.datasets?.() ?? {};
