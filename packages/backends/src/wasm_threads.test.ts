@@ -154,4 +154,17 @@ describe('threaded wasm in Node (initBackend threads)', () => {
     });
     expect(out).toContain('threads 2 ok');
   }, 40000);
+
+  // Last: it ends the pool of this process.
+  it('when the kernel workers end, calls run on the main thread alone (no hang)', async () => {
+    await initBackend('wasm', { threads: 2 });
+    const kernels = trainKernels(tf.backend())!;
+    expect(wasmKernelsInfo().threads).toBe(2);
+    kernels.pool!.terminate();
+    for (let i = 0; i < 50 && kernels.pool !== undefined; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(wasmKernelsInfo()).toEqual({ active: true, threads: 1 });
+    const sums = tf.tidy(() => tf.sum(tf.ones([64, 32, 32, 4]), [0, 1, 2]).dataSync());
+    expect(Array.from(sums)).toEqual([65536, 65536, 65536, 65536]);
+  });
 });

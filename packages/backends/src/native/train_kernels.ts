@@ -245,10 +245,17 @@ export async function startTrainKernelWorkers(backend: object, threads: number):
       },
     });
     worker.unref();
+    // A worker that ends (it should not) takes the pool with it: later calls run on the main
+    // thread alone instead of waiting for an answer that never comes.
+    const drop = () => {
+      if (instance.pool === pool) instance.pool = undefined;
+    };
+    worker.once('exit', drop);
+    worker.once('error', drop);
     controls.push(new Int32Array(control));
     workers.push(worker);
   }
-  instance.pool = {
+  const pool: Pool = {
     controls,
     seq: 0,
     terminate: () => {
@@ -259,6 +266,7 @@ export async function startTrainKernelWorkers(backend: object, threads: number):
       for (const w of workers) void w.terminate();
     },
   };
+  instance.pool = pool;
 }
 
 /**
