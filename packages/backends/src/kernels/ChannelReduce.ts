@@ -11,13 +11,9 @@ import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { overrideWasmKernel } from './override';
 import type { OverrideConfig } from './override';
 import { trainKernels } from '../native/train_kernels';
-import { channelSums } from './native_ops';
-
-interface WasmBackendLike {
-  dataIdMap: { get(id: object): { memoryOffset: number } | undefined };
-  wasm: { HEAPU8: Uint8Array };
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
-}
+import { heapView } from './heap';
+import type { HeapBackend } from './heap';
+import { channelSums, rowsAndChannels } from './native_ops';
 
 /** Whether `axes` are exactly 0..rank-2 (every axis but the last), with at least one. */
 export function isChannelReduction(x: TensorInfo, axis: number | number[] | undefined): boolean {
@@ -32,17 +28,15 @@ function channelReduce(
   x: TensorInfo,
   keepDims: boolean,
   scale: (rows: number) => number,
-  backend: WasmBackendLike,
+  backend: HeapBackend,
 ): TensorInfo {
-  const c = x.shape[x.shape.length - 1]!;
-  const rows = util.sizeFromShape(x.shape) / c;
+  const [rows, c] = rowsAndChannels(x);
   const outShape = keepDims ? [...x.shape.slice(0, -1).map(() => 1), c] : [c];
   const native = trainKernels(backend);
   const acc = native !== null ? channelSums(native, backend, 0, x) : new Float64Array(c);
   const out = backend.makeOutput(outShape, 'float32');
   if (native === null && rows > 0 && c > 0) {
-    const xOffset = backend.dataIdMap.get(x.dataId)!.memoryOffset;
-    const values = new Float32Array(backend.wasm.HEAPU8.buffer, xOffset, rows * c);
+    const values = heapView(backend, x);
     // Four rows per pass (JS adds in double precision, so nothing is lost): about twice as fast.
     let r = 0;
     let off = 0;
@@ -57,11 +51,7 @@ function channelReduce(
     for (; r < rows; r++, off += c) for (let k = 0; k < c; k++) acc[k] += values[off + k]!;
   }
   // Views taken after makeOutput: an allocation may have grown (and replaced) the heap buffer.
-  const result = new Float32Array(
-    backend.wasm.HEAPU8.buffer,
-    backend.dataIdMap.get(out.dataId)!.memoryOffset,
-    c,
-  );
+  const result = heapView(backend, out);
   const factor = scale(rows);
   for (let k = 0; k < c; k++) result[k] = acc[k]! * factor;
   return out;
@@ -78,7 +68,7 @@ function makeConfig(
       keepDims?: boolean;
     };
     return isChannelReduction(x, axis)
-      ? channelReduce(x, keepDims === true, scale, args.backend as unknown as WasmBackendLike)
+      ? channelReduce(x, keepDims === true, scale, args.backend as unknown as HeapBackend)
       : undefined;
   });
 }

@@ -131,6 +131,34 @@ function phaseTaps(
 
 type Taps = ReturnType<typeof phaseTaps>;
 
+/** The phases of a stride-`s` input gradient: each phase's row and column taps, in (pi, pj) row-major order, and the phase grid [a, b]. */
+interface PhaseGeometry {
+  s: number;
+  a: number;
+  b: number;
+  list: { pi: number; pj: number; th: Taps; tw: Taps }[];
+}
+
+function phaseGeometry(
+  rotated: TensorInfo,
+  [, h, w]: [number, number, number, number],
+  convInfo: backend_util.Conv2DInfo,
+): PhaseGeometry {
+  const s = convInfo.strideHeight;
+  const [kh, kw] = rotated.shape as [number, number, number, number];
+  const list = [...Array(s * s).keys()].map((p) => {
+    const pi = Math.floor(p / s);
+    const pj = p % s;
+    return {
+      pi,
+      pj,
+      th: phaseTaps(pi, convInfo.padInfo.top, s, kh),
+      tw: phaseTaps(pj, convInfo.padInfo.left, s, kw),
+    };
+  });
+  return { s, a: Math.ceil(h / s), b: Math.ceil(w / s), list };
+}
+
 /**
  * One phase's operands: the sub-filter of `rotated` with the taps that reach the phase, and dy
  * padded (or cropped) so that a valid stride-1 convolution of the two gives the phase's [a, b] grid.
@@ -181,38 +209,32 @@ function phaseSplit(
   convInfo: backend_util.Conv2DInfo,
   backend: object,
 ): TensorInfo {
-  const s = convInfo.strideHeight;
   const [n, h, w, c] = inputShape;
-  const [kh, kw] = rotated.shape as [number, number, number, number];
-  const a = Math.ceil(h / s);
-  const b = Math.ceil(w / s);
+  const phases = phaseGeometry(rotated, inputShape, convInfo);
+  const { s, a, b } = phases;
   const native = c % 4 === 0 ? trainKernels(backend) : null;
-  if (native !== null) return phasesInPlace(native, dy, rotated, inputShape, convInfo, backend);
-  const phases: TensorInfo[] = [];
-  for (let pi = 0; pi < s; pi++) {
-    for (let pj = 0; pj < s; pj++) {
-      const th = phaseTaps(pi, convInfo.padInfo.top, s, kh);
-      const tw = phaseTaps(pj, convInfo.padInfo.left, s, kw);
-      if (th.m === 0 || tw.m === 0) {
-        phases.push(
-          runWasm('Fill', {}, { shape: [n, a, b, c], value: 0, dtype: 'float32' }, backend),
-        );
-        continue;
-      }
-      const { sub, input } = phaseOperands(dy, rotated, th, tw, [a, b], s, backend);
-      phases.push(conv2dValid(input, sub, backend));
-      free(backend, sub, input);
+  if (native !== null) return phasesInPlace(native, dy, rotated, inputShape, phases, backend);
+  const outputs: TensorInfo[] = [];
+  for (const { th, tw } of phases.list) {
+    if (th.m === 0 || tw.m === 0) {
+      outputs.push(
+        runWasm('Fill', {}, { shape: [n, a, b, c], value: 0, dtype: 'float32' }, backend),
+      );
+      continue;
     }
+    const { sub, input } = phaseOperands(dy, rotated, th, tw, [a, b], s, backend);
+    outputs.push(conv2dValid(input, sub, backend));
+    free(backend, sub, input);
   }
   // Channel block (pi·s + pj) of the stack goes to rows s·a + pi, columns s·b + pj.
   // The Concat kernel takes its inputs as an array.
   const stacked = runWasm(
     'Concat',
-    phases as unknown as Record<string, TensorInfo>,
+    outputs as unknown as Record<string, TensorInfo>,
     { axis: 3 },
     backend,
   );
-  free(backend, ...phases);
+  free(backend, ...outputs);
   // A depth-to-space as reshape + transpose (the wasm DepthToSpace kernel is a slow scalar loop).
   const six = reshape(stacked, [n, a, b, s, s, c], backend);
   const moved = runWasm('Transpose', { x: six }, { perm: [0, 1, 3, 2, 4, 5] }, backend);
@@ -234,25 +256,15 @@ function phasesInPlace(
   dy: TensorInfo,
   rotated: TensorInfo,
   inputShape: [number, number, number, number],
-  convInfo: backend_util.Conv2DInfo,
+  { s, a, b, list }: PhaseGeometry,
   backend: object,
 ): TensorInfo {
-  const s = convInfo.strideHeight;
   const [n, h, w, c] = inputShape;
-  const [kh, kw] = rotated.shape as [number, number, number, number];
-  const a = Math.ceil(h / s);
-  const b = Math.ceil(w / s);
-  const taps = [...Array(s * s).keys()].map((p) => ({
-    pi: Math.floor(p / s),
-    pj: p % s,
-    th: phaseTaps(Math.floor(p / s), convInfo.padInfo.top, s, kh),
-    tw: phaseTaps(p % s, convInfo.padInfo.left, s, kw),
-  }));
   // Phases no filter tap reaches stay zero.
-  const dx = taps.some((t) => t.th.m === 0 || t.tw.m === 0)
+  const dx = list.some((t) => t.th.m === 0 || t.tw.m === 0)
     ? runWasm('Fill', {}, { shape: [n, h, w, c], value: 0, dtype: 'float32' }, backend)
     : makeOutput(backend, [n, h, w, c]);
-  for (const { pi, pj, th, tw } of taps) {
+  for (const { pi, pj, th, tw } of list) {
     if (th.m === 0 || tw.m === 0 || pi >= h || pj >= w) continue;
     const { sub, input } = phaseOperands(dy, rotated, th, tw, [a, b], s, backend);
     convValid(k, backend, input, sub, [1, 1], [1, 1], {

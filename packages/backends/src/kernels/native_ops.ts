@@ -1,17 +1,14 @@
 /**
  * Internal helpers that call supcon's own SIMD kernels (native/train_kernels.c) on wasm tensors,
- * split over the kernel threads. Each returns `undefined`/`false` nothing: callers first get the
- * kernel instance with `trainKernels(backend)` and keep their composed path when it is null.
+ * split over the kernel threads. Callers first get the kernel instance with
+ * `trainKernels(backend)` and keep their composed path when it is null.
  */
 import { util } from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { runSplit, splitParts } from '../native/train_kernels';
 import type { Instance } from '../native/train_kernels';
-import { free, heapOffset, makeOutput } from './heap';
-
-interface HeapBackend {
-  wasm: { HEAPU8: Uint8Array };
-}
+import { free, heapOffset, heapView, makeOutput } from './heap';
+import type { HeapBackend } from './heap';
 
 let winograd = typeof process === 'undefined' || process.env?.SUPCON_WINOGRAD !== 'off';
 
@@ -104,11 +101,7 @@ export function channelSums(
 /** Writes `values` into a new float32 heap tensor `[values.length]`. */
 export function heapVector(backend: object, values: ArrayLike<number>): TensorInfo {
   const t = makeOutput(backend, [values.length]);
-  new Float32Array(
-    (backend as HeapBackend).wasm.HEAPU8.buffer,
-    heapOffset(backend, t),
-    values.length,
-  ).set(values);
+  heapView(backend as HeapBackend, t).set(values);
   return t;
 }
 
@@ -345,11 +338,7 @@ export function winogradFilterGrad(
   const dw = makeOutput(backend, [3, 3, cin, cout]);
   const tiles = n * Math.ceil(oh / 2) * Math.ceil(ow / 2);
   if (tiles === 0) {
-    new Float32Array(
-      (backend as HeapBackend).wasm.HEAPU8.buffer,
-      heapOffset(backend, dw),
-      9 * cin * cout,
-    ).fill(0);
+    heapView(backend as HeapBackend, dw).fill(0);
     return dw;
   }
   const chunk = Math.max(16, Math.floor(32768 / (cin + cout)) & ~3);

@@ -173,12 +173,6 @@ export function nativeKernelsInfo(backend: object | undefined): NativeKernelsInf
   return { active: instance !== null, threads: instance === null ? 0 : threadsOf(instance) };
 }
 
-/** Threads a call on `backend` is split over (1 without workers). */
-export function trainKernelThreads(backend: object): number {
-  const instance = trainKernels(backend);
-  return instance === null ? 1 : threadsOf(instance);
-}
-
 function threadsOf(instance: Instance): number {
   return instance.pool === undefined ? 1 : instance.pool.controls.length + 1;
 }
