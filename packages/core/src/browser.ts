@@ -29,6 +29,9 @@ export type {
   StepInfo,
   HookPart,
 } from './parts';
+export { applySchedule } from './schedule';
+export { SupconNonFiniteError } from './non-finite';
+export type { NonFiniteDetails } from './non-finite';
 export { defineFactory, definePlugin } from './plugin';
 export type { Factory, Plugin, KeyOf } from './plugin';
 export { createRegistry, SupconRegistryError } from './registry';

@@ -118,15 +118,22 @@ export interface OptimizerPart {
   setLearningRate(learningRate: number): void;
 }
 
+/**
+ * Where training stands, for a schedule. The field is `globalStep` (not `step`) so that a step
+ * position with both, such as the runner's `TaskStepInfo`, can be passed as it is: a schedule
+ * never sees the step within the epoch (which made cosine restart every epoch).
+ */
 export interface ScheduleProgress {
-  /** Global step, from 0. */
-  step: number;
+  /** Steps done before this one in the whole run, from 0; `totalSteps - 1` on the last step. */
+  globalStep: number;
+  /** Batches in every epoch. */
   stepsPerEpoch: number;
+  /** `stepsPerEpoch * train.epochs`. */
   totalSteps: number;
 }
 
 export interface SchedulePart {
-  /** Multiplier of the base learning rate at this point of training. */
+  /** Multiplier of the base learning rate at this point of training (a pure function of `progress`). */
   factor(progress: ScheduleProgress): number;
 }
 

@@ -11,6 +11,7 @@ import type { ResolvedConfig } from './config';
 import type { BuildContext, EvalResult, Logger, PartKind, PartTypes, RunnerHooks, SamplerPart, StepInfo } from './parts';
 import type { PartConfig, Registry } from './registry';
 import { createRng } from './rng';
+import { SupconNonFiniteError } from './non-finite';
 import type { Rng, RngState } from './rng';
 
 /** Step position handed to a task: `StepInfo` plus the run's length, for schedules. */
@@ -106,7 +107,11 @@ export interface RunnerOptions {
   logEvery?: number;
   /** Keep this many newest epoch checkpoints (default 2; 0 keeps all). */
   keepCheckpoints?: number;
-  /** Treat a NaN or infinite step loss as an error (default true). */
+  /**
+   * Stop at the first step whose loss or other metric (a task reports `gradNorm`) is NaN or
+   * infinite, with a `SupconNonFiniteError` naming the epoch, step and metric (default true).
+   * The last checkpoint is kept as it was.
+   */
   failOnNonFinite?: boolean;
 }
 
@@ -350,7 +355,9 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions): Ru
           await callHooks('beforeStep', info);
           const metrics = stepMetrics(await task.step(batch, info, context), info);
           if ((options.failOnNonFinite ?? true) && Object.values(metrics).some((v) => !Number.isFinite(v))) {
-            throw new Error(`runner: non-finite step metrics at epoch ${epoch}, step ${step}: ${JSON.stringify(metrics)}`);
+            // JSON has no NaN: the line records the values as strings.
+            await writeLine({ kind: 'error', epoch, step: info.step, globalStep: info.globalStep, ...Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, Number.isFinite(v) ? v : String(v)])) });
+            throw new SupconNonFiniteError({ epoch, step: info.step, globalStep: info.globalStep, metrics, lastCheckpoint });
           }
           lossSum += metrics.loss;
           globalStep++;

@@ -1,11 +1,11 @@
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
-import { createRegistry, createRunner, defineFactory, definePlugin, resolveConfig } from '../src';
+import { SupconNonFiniteError, createRegistry, createRunner, defineFactory, definePlugin, resolveConfig } from '../src';
 import type { Logger, ResolvedConfig, RunnerContext, RunnerHooks, RunnerTask, SamplerPart, TaskStepInfo } from '../src';
 
 beforeAll(async () => {
@@ -268,11 +268,38 @@ describe('createRunner', () => {
     expect(tf.memory().numTensors - before).toBe(4 + 2);
   });
 
-  it('fails on a non-finite loss, on a missing sampler, and validates its options', async () => {
-    const task = new LinearTask();
-    task.step = () => ({ loss: Number.NaN, lr: 0 });
-    await expect(createRunner(config(), { registry: createRegistry(), task, outDir: outDir(), logger: quiet }).run()).rejects.toThrow(
-      'runner: non-finite step metrics at epoch 0, step 0: {"loss":null,"lr":0}',
+  it('stops at the first non-finite loss or gradient, naming epoch, step and metric, and keeps the last good checkpoint', async () => {
+    for (const [metric, value] of [['loss', Number.NaN], ['gradNorm', Number.POSITIVE_INFINITY]] as const) {
+      const task: RunnerTask = new LinearTask();
+      const step = task.step.bind(task);
+      task.step = (batch, info, context) => {
+        const loss = step(batch, info, context) as { loss: number; lr: number };
+        return info.epoch === 1 && info.step === 2 ? { ...loss, gradNorm: 1, [metric]: value } : { ...loss, gradNorm: 1 };
+      };
+      const dir = outDir();
+      const error = await createRunner(config(), { registry: createRegistry(), task, outDir: dir, logger: quiet })
+        .run()
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(SupconNonFiniteError);
+      const e = error as SupconNonFiniteError;
+      expect([e.epoch, e.step, e.globalStep, e.nonFinite]).toEqual([1, 2, 5, [metric]]);
+      const checkpoint = path.join(dir, 'checkpoints', 'epoch-0001');
+      expect(e.lastCheckpoint).toBe(checkpoint);
+      expect(e.message).toContain(`${metric === 'loss' ? 'the loss' : 'the gradient'} is not finite at epoch 1, step 2 (global step 5): ${metric} = ${value}`);
+      expect(e.message).toContain(`The last good checkpoint is ${checkpoint}`);
+      // Epoch 0's checkpoint is there, nothing later, no summary; the last metrics line records the failure.
+      expect(readdirSync(path.join(dir, 'checkpoints'))).toEqual(['epoch-0001']);
+      expect(existsSync(path.join(dir, 'summary.json'))).toBe(false);
+      const last = metricsLines(dir).at(-1)!;
+      expect(last).toMatchObject({ kind: 'error', epoch: 1, step: 2, globalStep: 5, [metric]: String(value) });
+    }
+  });
+
+  it('fails on a missing sampler, and validates its options', async () => {
+    const nan = new LinearTask();
+    nan.step = () => ({ loss: Number.NaN, lr: 0 });
+    await expect(createRunner(config(), { registry: createRegistry(), task: nan, outDir: outDir(), logger: quiet }).run()).rejects.toThrow(
+      'training diverged: the loss is not finite at epoch 0, step 0 (global step 0): loss = NaN. The step\'s update was not applied and the run stopped. No checkpoint was written yet',
     );
     const noSampler = resolveConfig({ train: { epochs: 1, batchSize: 2 } }, createRegistry());
     await expect(createRunner(noSampler, { registry: createRegistry(), task: new LinearTask(), outDir: outDir(), logger: quiet }).run()).rejects.toThrow(/config\.sampler is missing/);

@@ -1,6 +1,7 @@
 /**
  * Learning-rate schedules: multipliers of the optimiser's base rate at a global step
- * (`ScheduleProgress` from @supcon/core: step from 0, stepsPerEpoch, totalSteps).
+ * (`ScheduleProgress` from @supcon/core: `globalStep` from 0 over the whole run, `stepsPerEpoch`,
+ * `totalSteps`). Apply one with `applySchedule` from @supcon/core.
  */
 import type { SchedulePart, ScheduleProgress } from '@supcon/core';
 
@@ -14,20 +15,24 @@ export interface CosineOptions {
 }
 
 /**
- * Cosine decay with linear warm-up: during warm-up the factor rises linearly to 1 at the end of
- * warm-up (step w-1 gives 1); then `final + (1 - final) * (1 + cos(pi * p)) / 2` with
- * p = (step - w) / (total - w) going from 0 to (total-w-1)/(total-w).
+ * Cosine decay with linear warm-up over the whole run. During warm-up (the first
+ * w = round(warmupEpochs * stepsPerEpoch) global steps) the factor rises linearly from
+ * `warmupStart + (1 - warmupStart) / w` to 1 on step w - 1; warm-up happens once, at the start.
+ * Then `final + (1 - final) * (1 + cos(pi * p)) / 2` with p = (globalStep - w) / (totalSteps - w - 1),
+ * which is 1 on the first step after warm-up and exactly `finalFraction` on the last step of the
+ * last epoch.
  */
 export function cosineSchedule(options: CosineOptions = {}): SchedulePart {
   const { warmupEpochs = 0, warmupStart = 0, finalFraction = 0 } = options;
   if (!(warmupEpochs >= 0)) throw new RangeError(`cosine.warmupEpochs: expected a number >= 0, got ${warmupEpochs}`);
+  if (!(warmupStart >= 0 && warmupStart <= 1)) throw new RangeError(`cosine.warmupStart: expected a number in [0, 1], got ${warmupStart}`);
   if (!(finalFraction >= 0 && finalFraction <= 1)) throw new RangeError(`cosine.finalFraction: expected a number in [0, 1], got ${finalFraction}`);
   return {
-    factor({ step, stepsPerEpoch, totalSteps }: ScheduleProgress): number {
+    factor({ globalStep, stepsPerEpoch, totalSteps }: ScheduleProgress): number {
       const warmup = Math.min(totalSteps, Math.round(warmupEpochs * stepsPerEpoch));
-      if (step < warmup) return warmupStart + (1 - warmupStart) * ((step + 1) / warmup);
-      const span = Math.max(1, totalSteps - warmup);
-      const p = Math.min(1, (step - warmup) / span);
+      if (globalStep < warmup) return warmupStart + (1 - warmupStart) * ((globalStep + 1) / warmup);
+      const span = totalSteps - warmup - 1;
+      const p = span > 0 ? Math.min(1, (globalStep - warmup) / span) : 0;
       return finalFraction + (1 - finalFraction) * 0.5 * (1 + Math.cos(Math.PI * p));
     },
   };
@@ -41,15 +46,19 @@ export interface StepScheduleOptions {
   warmupEpochs?: number;
 }
 
-/** Step decay: factor gamma^k after k milestones (by epoch = floor(step / stepsPerEpoch)), optional linear warm-up. */
+/**
+ * Step decay: factor gamma^k once k milestones are reached, by epoch = floor(globalStep / stepsPerEpoch)
+ * (milestone 60 takes effect on the first step of epoch 60, counting from 0), with an optional linear
+ * warm-up over the first round(warmupEpochs * stepsPerEpoch) global steps.
+ */
 export function stepSchedule(options: StepScheduleOptions): SchedulePart {
   const { milestones, gamma = 0.1, warmupEpochs = 0 } = options;
   const sorted = [...milestones].sort((a, b) => a - b);
   return {
-    factor({ step, stepsPerEpoch }: ScheduleProgress): number {
+    factor({ globalStep, stepsPerEpoch }: ScheduleProgress): number {
       const warmup = Math.round(warmupEpochs * stepsPerEpoch);
-      const base = step < warmup ? (step + 1) / warmup : 1;
-      const epoch = Math.floor(step / Math.max(1, stepsPerEpoch));
+      const base = globalStep < warmup ? (globalStep + 1) / warmup : 1;
+      const epoch = Math.floor(globalStep / Math.max(1, stepsPerEpoch));
       return base * gamma ** sorted.filter((m) => epoch >= m).length;
     },
   };

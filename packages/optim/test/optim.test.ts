@@ -111,25 +111,47 @@ describe('state', () => {
 });
 
 describe('schedules', () => {
-  const at = (s: ReturnType<typeof cosineSchedule>, step: number) => s.factor({ step, stepsPerEpoch: 10, totalSteps: 100 });
+  // 10 epochs of 10 steps: globalStep 0..99.
+  const at = (s: ReturnType<typeof cosineSchedule>, globalStep: number) => s.factor({ globalStep, stepsPerEpoch: 10, totalSteps: 100 });
+  const all = (s: ReturnType<typeof cosineSchedule>) => Array.from({ length: 100 }, (_, g) => at(s, g));
 
-  it('cosine with warm-up: linear to 1 over the warm-up, half way down at the midpoint of the rest', () => {
+  it('cosine with warm-up: linear to 1 over the warm-up, half way down at the midpoint of the rest, finalFraction on the last step', () => {
     const s = cosineSchedule({ warmupEpochs: 2 });
     expect(at(s, 0)).toBeCloseTo(1 / 20, 12);
     expect(at(s, 9)).toBeCloseTo(10 / 20, 12);
     expect(at(s, 19)).toBeCloseTo(1, 12);
     expect(at(s, 20)).toBeCloseTo(1, 12);
-    expect(at(s, 60)).toBeCloseTo(0.5, 12);
-    expect(at(s, 99)).toBeCloseTo(0.5 * (1 + Math.cos((Math.PI * 79) / 80)), 12);
-    expect(at(cosineSchedule({ finalFraction: 0.1 }), 50)).toBeCloseTo(0.1 + 0.9 * 0.5, 12);
+    // p = (g - 20) / 79: the midpoint is g = 59.5; cos(pi * 40/79) by hand.
+    expect(at(s, 60)).toBeCloseTo(0.5 * (1 + Math.cos((Math.PI * 40) / 79)), 12);
+    expect(at(s, 99)).toBe(0);
+    expect(at(cosineSchedule({ finalFraction: 0.1 }), 99)).toBeCloseTo(0.1, 12);
+    expect(at(cosineSchedule({ finalFraction: 0.1 }), 0)).toBeCloseTo(1, 12);
   });
 
-  it('step: gamma at each milestone epoch', () => {
+  it('cosine falls monotonically across epochs (no restart at epoch boundaries) and warms up once', () => {
+    const f = all(cosineSchedule({ warmupEpochs: 1, finalFraction: 0.01 }));
+    // warm-up: the first 10 steps only rise
+    for (let g = 1; g < 10; g++) expect(f[g]).toBeGreaterThan(f[g - 1]);
+    // after warm-up: never rises again, in particular not at epoch starts (g = 20, 30, ...)
+    for (let g = 10; g < 100; g++) expect(f[g]).toBeLessThanOrEqual(f[g - 1] + 1e-15);
+    expect(f.filter((v, g) => g > 0 && v > f[g - 1] + 1e-15)).toHaveLength(9);
+    expect(f[99]).toBeCloseTo(0.01, 12);
+  });
+
+  it('step: gamma at each milestone epoch, on the first step of that epoch', () => {
     const s = stepSchedule({ milestones: [6, 8], gamma: 0.2 });
     expect(at(s, 59)).toBe(1);
     expect(at(s, 60)).toBeCloseTo(0.2, 12);
+    expect(at(s, 79)).toBeCloseTo(0.2, 12);
     expect(at(s, 80)).toBeCloseTo(0.04, 12);
     expect(at(constantSchedule(0.5), 42)).toBe(0.5);
+  });
+
+  it('step with warm-up: the warm-up happens once, in the first epochs', () => {
+    const f = all(stepSchedule({ milestones: [5], gamma: 0.1, warmupEpochs: 1 }));
+    expect(f.slice(0, 10)).toEqual(Array.from({ length: 10 }, (_, g) => (g + 1) / 10));
+    expect(f.slice(10, 50).every((v) => v === 1)).toBe(true);
+    expect(f.slice(50).every((v) => Math.abs(v - 0.1) < 1e-12)).toBe(true);
   });
 });
 

@@ -1,12 +1,13 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { createRegistry, createRunner, defineFactory, definePlugin, resolveConfig } from '@supcon/core';
+import { SupconNonFiniteError, createRegistry, createRunner, defineFactory, definePlugin, resolveConfig } from '@supcon/core';
 import type { ImageDataset, RunnerHooks, RunnerContext } from '@supcon/core';
 import { z } from 'zod';
+import { cosineSchedule } from '@supcon/optim';
 import { createTrainingTask, stageOf } from './task';
 
 /** Two classes of 4x4x1 images: class 0 bright on the left half, class 1 on the right half. */
@@ -100,6 +101,9 @@ const toyPlugin = definePlugin({
       }),
     }),
   },
+  schedules: {
+    cosine: defineFactory({ schema: z.object({ finalFraction: z.number().default(0) }), create: (o) => cosineSchedule(o) }),
+  },
   optimizers: {
     sgd: defineFactory({
       schema: z.object({ lr: z.number().default(0.1) }),
@@ -131,7 +135,7 @@ const toyPlugin = definePlugin({
   },
 });
 
-function config(loss: string, out: string, epochs = 4) {
+function config(loss: string, out: string, epochs = 4, extra: Record<string, unknown> = {}) {
   const registry = createRegistry([toyPlugin]);
   const resolved = resolveConfig(
     {
@@ -146,15 +150,20 @@ function config(loss: string, out: string, epochs = 4) {
       train: { epochs, batchSize: 8, views: 2 },
       eval: [{ type: 'centroid' }],
       out,
+      ...extra,
     },
     registry,
   );
   return { registry, resolved };
 }
 
-async function runToy(loss: string, epochs: number, opts: { resume?: boolean; out?: string; hooks?: RunnerHooks<RunnerContext>[] } = {}) {
+async function runToy(
+  loss: string,
+  epochs: number,
+  opts: { resume?: boolean; out?: string; hooks?: RunnerHooks<RunnerContext>[]; extra?: Record<string, unknown> } = {},
+) {
   const out = opts.out ?? mkdtempSync(join(tmpdir(), 'supcon-task-'));
-  const { registry, resolved } = config(loss, out, epochs);
+  const { registry, resolved } = config(loss, out, epochs, opts.extra);
   const task = createTrainingTask({ backend: 'cpu', mapPoints: 10 });
   const runner = createRunner(resolved, { registry, task, resume: opts.resume, hooks: opts.hooks, logger: { info: () => {}, warn: () => {} } });
   const summary = await runner.run();
@@ -216,5 +225,28 @@ describe('training task', () => {
     expect(resumed.weights).toHaveLength(full.weights.length);
     resumed.weights.forEach((w, i) => expect(w).toEqual(full.weights[i]));
     expect(resumed.summary.epochLoss).toEqual(full.summary.epochLoss);
+  });
+
+  it('the lr column follows one cosine over the whole run (no restart at epoch starts) and ends at finalFraction', async () => {
+    const { out } = await runToy('toy-supcon', 3, { extra: { schedule: { type: 'cosine', finalFraction: 0.05 } } });
+    const steps = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.kind === 'step');
+    // 32 images, batches of 8: 4 steps an epoch, 12 in all; lr = 0.2 * (0.05 + 0.95 * (1 + cos(pi * g / 11)) / 2) by hand.
+    expect(steps.map((l) => l.globalStep)).toEqual(Array.from({ length: 12 }, (_, g) => g));
+    steps.forEach((l) => expect(l.lr).toBeCloseTo(0.2 * (0.05 + 0.95 * 0.5 * (1 + Math.cos((Math.PI * l.globalStep) / 11))), 10));
+    for (let i = 1; i < steps.length; i++) expect(steps[i].lr).toBeLessThan(steps[i - 1].lr);
+    expect(steps[11].lr).toBeCloseTo(0.2 * 0.05, 12);
+    expect(steps.every((l) => Number.isFinite(l.gradNorm) && l.gradNorm > 0)).toBe(true);
+  });
+
+  it('a diverging run (learning rate 1e30) stops with the epoch, step and non-finite value, and keeps its last checkpoint', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'supcon-diverge-'));
+    const error = await runToy('toy-ce', 4, { out, extra: { optimizer: { type: 'sgd', lr: 1e30 } } }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SupconNonFiniteError);
+    const e = error as SupconNonFiniteError;
+    expect(e.message).toMatch(/^training diverged: the (loss|gradient) is not finite at epoch \d+, step \d+ \(global step \d+\)/);
+    expect(e.globalStep).toBeGreaterThan(0);
+    // Every weight the model had at the last good step is finite: the bad update was never applied.
+    if (e.lastCheckpoint) expect(e.lastCheckpoint).toMatch(/epoch-\d{4}$/);
+    expect(existsSync(join(out, 'summary.json'))).toBe(false);
   });
 });

@@ -17,6 +17,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { applySchedule } from '@supcon/core';
 import type {
   AugmentationPart,
   EvalInput,
@@ -141,31 +142,32 @@ export function createTrainingTask(options: TrainingTaskOptions = {}): TrainingT
     },
 
     step(batch: Int32Array, info: TaskStepInfo, context: RunnerContext) {
-      learningRate = optimizer.baseLearningRate * (schedule ? schedule.factor(info) : 1);
-      optimizer.setLearningRate(learningRate);
+      // The global step, never the step within the epoch: one path for every procedure.
+      learningRate = applySchedule(optimizer, schedule, info);
       const started = performance.now();
       const rng = context.rng('augment');
-      const value = tf.tidy(() => {
+      const [value, gradNorm] = tf.tidy(() => {
         const { images, labels } = batchToTensor(train, batch);
         // View-major: rows [v * b, (v + 1) * b) hold view v of every image.
         const augmented = Array.from({ length: views }, () => augment.apply(images, rng));
         const x = views === 1 ? augmented[0] : tf.concat(augmented, 0);
-        const cost = optimizer.optimizer.minimize(
-          () => {
-            const out = model.apply(x, { training: true }) as tf.Tensor2D;
-            if (stage === 'ce') return loss.compute({ logits: out, labels });
-            const dim = out.shape[1];
-            const features = tf.transpose(tf.reshape(out, [views, batch.length, dim]), [1, 0, 2]) as tf.Tensor3D;
-            return loss.compute({ features, labels });
-          },
-          true,
-          variables,
-        );
-        return cost!.dataSync()[0];
+        const { value: cost, grads } = tf.variableGrads(() => {
+          const out = model.apply(x, { training: true }) as tf.Tensor2D;
+          if (stage === 'ce') return loss.compute({ logits: out, labels });
+          const dim = out.shape[1];
+          const features = tf.transpose(tf.reshape(out, [views, batch.length, dim]), [1, 0, 2]) as tf.Tensor3D;
+          return loss.compute({ features, labels });
+        }, variables);
+        // The global gradient norm: a metric worth logging, and NaN or Infinity when any entry is.
+        const norm = tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))));
+        const read = tf.stack([tf.cast(cost, 'float32'), norm]).dataSync();
+        // Non-finite: leave the weights as they were; the runner stops the run at this step.
+        if (Number.isFinite(read[0]) && Number.isFinite(read[1])) optimizer.optimizer.applyGradients(grads);
+        return [read[0], read[1]] as const;
       });
       trainSeconds += (performance.now() - started) / 1000;
       imagesSeen += batch.length;
-      return { loss: value, lr: learningRate };
+      return { loss: value, gradNorm, lr: learningRate };
     },
 
     epochEnd() {
