@@ -8,7 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { Plugin, ResolveOptions } from '@supcon/core';
-import { compareRuns, formatCompareTable, readRun, renderReport } from '../report';
+import { compareGroups, compareRuns, formatCompareTable, formatGroupTable, readRun, renderReport } from '../report';
 import { evalRun, train } from '../train/run';
 import type { BackendStarter } from '../train/run';
 
@@ -81,12 +81,27 @@ export function registerRunCommands(program: Command, deps: RunCommandDeps): voi
 
   program
     .command('compare')
-    .description('print runs side by side: loss, linear-probe top-1, kNN top-1, corruption error, mCE (relative to the cross-entropy run, else the first), time')
-    .argument('<dirs...>', 'run folders')
-    .option('--baseline <dir>', 'run whose corruption errors define mCE = 100')
+    .description(
+      'print runs side by side: loss, linear-probe top-1, kNN top-1, corruption error, mCE (relative to the cross-entropy run, else the first), time; ' +
+        'with --group, one row per group of runs (seeds) as mean ± std',
+    )
+    .argument('[dirs...]', 'run folders')
+    .option('--baseline <dir>', 'run whose corruption errors define mCE = 100 (with --group: a run of the baseline group)')
+    .option('-g, --group <dirs>', 'comma-separated run folders compared as one group (repeat for each group)', (value: string, previous: string[] = []) => [...previous, value])
     .option('--json', 'print JSON rows instead of a table')
-    .action((dirs: string[], opts: { baseline?: string; json?: boolean }) => {
-      for (const dir of dirs) if (!existsSync(dir)) throw new Error(`compare: no such run folder: ${dir}`);
+    .action((dirs: string[], opts: { baseline?: string; group?: string[]; json?: boolean }) => {
+      if (opts.group && dirs.length) throw new Error('compare: give run folders either as arguments or as --group lists, not both');
+      if (!opts.group && dirs.length === 0) throw new Error('compare: name at least one run folder (or --group a,b,c)');
+      const groupDirs = opts.group?.map((g) => g.split(',').map((d) => d.trim()).filter(Boolean)) ?? [];
+      for (const dir of [...dirs, ...groupDirs.flat()]) if (!existsSync(dir)) throw new Error(`compare: no such run folder: ${dir}`);
+      if (opts.group) {
+        const groups = groupDirs.map((g) => g.map((dir) => readRun(dir)));
+        const baselineIndex = opts.baseline ? groupDirs.findIndex((g) => g.some((d) => path.resolve(d) === path.resolve(opts.baseline!))) : undefined;
+        if (baselineIndex === -1) throw new Error(`compare: --baseline ${opts.baseline} must be one of the runs compared`);
+        const rows = compareGroups(groups, baselineIndex);
+        print(opts.json ? JSON.stringify(rows, null, 2) : formatGroupTable(rows));
+        return;
+      }
       const runs = dirs.map((dir) => readRun(dir));
       const baselineIndex = opts.baseline ? dirs.map((d) => path.resolve(d)).indexOf(path.resolve(opts.baseline)) : undefined;
       if (baselineIndex === -1) throw new Error(`compare: --baseline ${opts.baseline} must be one of the runs compared`);
