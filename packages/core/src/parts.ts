@@ -109,6 +109,12 @@ export interface SamplerPart {
   epoch(labels: ArrayLike<number>, epochIndex: number): Iterable<Int32Array>;
   /** Number of batches `epoch` yields for these labels. */
   batchesPerEpoch(labels: ArrayLike<number>): number;
+  /**
+   * Problems that would stop this sampler on these training labels (too few classes for a
+   * batch, say), found before training starts; paths are config paths (`sampler.m`,
+   * `train.batchSize`). Optional; `supcon validate` and `train` call it.
+   */
+  check?(labels: ArrayLike<number>): { path: string; message: string }[];
 }
 
 export interface OptimizerPart {

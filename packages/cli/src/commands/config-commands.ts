@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { configJsonSchema, createRegistry, loadConfigFile, SupconConfigError, validateConfig } from '@supcon/core';
 import type { Plugin, ResolveOptions } from '@supcon/core';
+import { preflight } from '../train/preflight';
 
 export interface ConfigCommandDeps {
   plugins: readonly Plugin[];
@@ -31,7 +32,18 @@ export function registerConfigCommands(program: Command, deps: ConfigCommandDeps
         deps.setExitCode(2);
         return;
       }
-      const result = validateConfig(raw, createRegistry(deps.plugins), { defaults: deps.defaults, source: opts.config });
+      const registry = createRegistry(deps.plugins);
+      const result = validateConfig(raw, registry, { defaults: deps.defaults, source: opts.config });
+      // A valid config that cannot train (no steps, no positives, a missing data folder) is refused too.
+      if (result.success) {
+        const issues = await preflight(result.config, registry);
+        if (issues.length) {
+          printError(`${opts.config}: valid, but it cannot train: ${issues.length} error${issues.length > 1 ? 's' : ''}`);
+          for (const issue of issues) printError(`  ${issue.path}: ${issue.message}`);
+          deps.setExitCode(2);
+          return;
+        }
+      }
       if (!result.success) {
         printError(`${opts.config}: ${result.issues.length} error${result.issues.length > 1 ? 's' : ''}`);
         for (const issue of result.issues) printError(`  ${issue.path}: ${issue.message}`);
