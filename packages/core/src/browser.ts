@@ -47,6 +47,7 @@ export type {
   ConfigPartSlot,
   ConfigListSlot,
   TrainConfig,
+  CheckpointConfig,
   PartConfigOf,
   SupconConfigInput,
   ResolvedPart,

@@ -33,6 +33,16 @@ export interface TrainConfig {
   views: number;
 }
 
+/** `checkpoint` section of a config. */
+export interface CheckpointConfig {
+  /**
+   * Also checkpoint every this many global steps, mid-epoch (`checkpoints/epoch-NNNN-step-SSSSSS`,
+   * NNNN epochs completed, SSSSSS steps of the next one). A resume from one continues at the next
+   * step, bit-exactly. Default: only after each epoch.
+   */
+  everySteps?: number;
+}
+
 /** `{ type, ...options }` of one part as written in a config (options before defaults). */
 type FactoryConfig<N extends string, F> =
   F extends Factory<infer S, unknown> ? { type: N } & (z.input<S> extends object ? z.input<S> : unknown) : never;
@@ -81,6 +91,8 @@ export interface SupconConfigInput<P = Plugin> {
   train?: Partial<TrainConfig>;
   eval?: readonly PartConfigOf<P, 'evaluator'>[];
   hooks?: readonly PartConfigOf<P, 'hook'>[];
+  /** Mid-epoch checkpoints (`everySteps`); by default the runner checkpoints after each epoch only. */
+  checkpoint?: CheckpointConfig;
   /** Folder of the run's outputs (checkpoints, metrics.jsonl, summary.json); default 'runs/<name or "run">'. */
   out?: string;
 }
@@ -107,6 +119,8 @@ export interface ResolvedConfig {
   optimizer?: ResolvedPart;
   schedule?: ResolvedPart;
   train: TrainConfig;
+  /** Present when the config has a `checkpoint` section. */
+  checkpoint?: CheckpointConfig;
   eval: ResolvedPart[];
   hooks: ResolvedPart[];
   out: string;

@@ -23,6 +23,7 @@ const baseSchema = z
     train: z
       .object({ epochs: positiveInt(), batchSize: positiveInt(), views: positiveInt().default(2) })
       .strict(),
+    checkpoint: z.object({ everySteps: positiveInt().optional() }).strict().optional(),
     out: z.string().min(1).optional(),
   })
   .loose();
@@ -220,6 +221,7 @@ export function validateConfig(raw: unknown, registry: Registry, options: Resolv
     plugins,
     ...(parts as Record<string, ResolvedPart>),
     train: b.train,
+    ...(b.checkpoint ? { checkpoint: b.checkpoint } : {}),
     eval: lists.eval,
     hooks: lists.hooks,
     out: b.out ?? `runs/${b.name ?? 'run'}`,

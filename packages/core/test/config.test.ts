@@ -153,7 +153,7 @@ describe('configJsonSchema', () => {
     expect(schema.required).toEqual(['train']);
     expect(schema.additionalProperties).toBe(false);
     expect(Object.keys(schema.properties).sort()).toEqual(
-      ['$schema', 'augment', 'backbone', 'backend', 'data', 'eval', 'head', 'hooks', 'loss', 'name', 'optimizer', 'out', 'plugins', 'sampler', 'schedule', 'seed', 'threads', 'train'].sort(),
+      ['$schema', 'augment', 'backbone', 'backend', 'data', 'eval', 'head', 'hooks', 'loss', 'name', 'optimizer', 'out', 'plugins', 'sampler', 'schedule', 'seed', 'threads', 'train', 'checkpoint'].sort(),
     );
     const loss = schema.properties.loss.oneOf;
     expect(loss.map((s: any) => s.properties.type.const)).toEqual(['supcon-in', 'supcon-out']);
