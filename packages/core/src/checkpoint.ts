@@ -359,25 +359,41 @@ export async function readCheckpointState(dir: string): Promise<JsonValue | unde
   return meta.state;
 }
 
-/** Name of the checkpoint folder after `epochsCompleted` epochs: `epoch-0003`. */
-export function checkpointName(epochsCompleted: number): string {
-  return `epoch-${String(epochsCompleted).padStart(4, '0')}`;
+/**
+ * Name of the checkpoint folder after `epochsCompleted` epochs: `epoch-0003`; with `step`, of a
+ * mid-epoch checkpoint taken after `step` steps of the next epoch: `epoch-0003-step-000120`.
+ */
+export function checkpointName(epochsCompleted: number, step?: number): string {
+  const name = `epoch-${String(epochsCompleted).padStart(4, '0')}`;
+  return step === undefined ? name : `${name}-step-${String(step).padStart(6, '0')}`;
 }
 
 /**
- * The newest complete checkpoint of a run, `<runDir>/checkpoints/epoch-NNNN` with the highest
- * NNNN that holds a checkpoint.json (or its `.old-*` twin), or undefined when there is none.
+ * Epochs completed and steps into the next epoch of a checkpoint folder name (`epoch-0003` ->
+ * `{ epochs: 3, step: 0, mid: false }`, `epoch-0003-step-000120` -> `{ epochs: 3, step: 120, mid: true }`),
+ * ignoring a `.old-*` suffix; undefined for any other name (`.tmp-*` folders included).
+ */
+export function parseCheckpointName(name: string): { epochs: number; step: number; mid: boolean } | undefined {
+  const m = /^epoch-(\d+)(?:-step-(\d+))?(?:\.old-.*)?$/.exec(name);
+  return m ? { epochs: Number(m[1]), step: m[2] === undefined ? 0 : Number(m[2]), mid: m[2] !== undefined } : undefined;
+}
+
+/**
+ * The newest complete checkpoint of a run: of `<runDir>/checkpoints/epoch-NNNN` and mid-epoch
+ * `epoch-NNNN-step-SSSSSS`, the one furthest into training (by NNNN, then SSSSSS; `epoch-NNNN` is
+ * step 0) that holds a checkpoint.json (or its `.old-*` twin), or undefined when there is none.
  */
 export async function latestCheckpoint(runDir: string): Promise<string | undefined> {
   const root = path.join(path.resolve(runDir), 'checkpoints');
   if (!existsSync(root)) return undefined;
-  const epochs = new Set<number>();
+  const found = new Map<string, { epochs: number; step: number }>();
   for (const name of await readdir(root)) {
-    const m = /^epoch-(\d+)(?:\.old-.*)?$/.exec(name);
-    if (m) epochs.add(Number(m[1]));
+    const parsed = parseCheckpointName(name);
+    if (parsed) found.set(name.replace(/\.old-.*$/, ''), parsed);
   }
-  for (const epoch of [...epochs].sort((a, b) => b - a)) {
-    const dir = path.join(root, checkpointName(epoch));
+  const newestFirst = [...found].sort(([, a], [, b]) => b.epochs - a.epochs || b.step - a.step);
+  for (const [name] of newestFirst) {
+    const dir = path.join(root, name);
     if (await readableDir(dir)) return dir;
   }
   return undefined;

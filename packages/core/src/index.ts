@@ -5,5 +5,5 @@
 // Everything that also works in browsers (see browser.ts), then the parts that read and write files.
 export * from './browser';
 export { loadConfigFile, findConfigFile, CONFIG_FILE_NAMES } from './load';
-export { saveCheckpoint, loadCheckpoint, readCheckpointState, latestCheckpoint, checkpointName, disposeLoadedTensors, CHECKPOINT_FORMAT_VERSION } from './checkpoint';
+export { saveCheckpoint, loadCheckpoint, readCheckpointState, latestCheckpoint, checkpointName, parseCheckpointName, disposeLoadedTensors, CHECKPOINT_FORMAT_VERSION } from './checkpoint';
 export { createRunner } from './runner';

@@ -5,13 +5,14 @@
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { checkpointName, latestCheckpoint, loadCheckpoint, readCheckpointState, saveCheckpoint } from './checkpoint';
+import { checkpointName, latestCheckpoint, loadCheckpoint, parseCheckpointName, readCheckpointState, saveCheckpoint } from './checkpoint';
 import type { CheckpointContents, JsonValue, LoadedCheckpoint } from './checkpoint';
 import type { ResolvedConfig } from './config';
 import type { BuildContext, EvalResult, Logger, PartKind, PartTypes, RunnerHooks, SamplerPart, StepInfo } from './parts';
 import type { PartConfig, Registry } from './registry';
 import { createRng } from './rng';
 import { SupconNonFiniteError } from './non-finite';
+import { faultPoint } from './faults';
 import type { Rng, RngState } from './rng';
 
 /** Step position handed to a task: `StepInfo` plus the run's length, for schedules. */
@@ -34,8 +35,9 @@ export interface TaskSetup {
 /**
  * The training procedure plugged into the runner. The runner calls, in order:
  * `setup` once; on resume `restore` once; per epoch, `step` for each batch of
- * `sampler.epoch(labels, epoch)` then `epochEnd`; `checkpoint` after every epoch; `evaluate` once
- * at the end. Examples: SupCon pre-training (step: augment views, encode, loss, update; evaluate:
+ * `sampler.epoch(labels, epoch)` then `epochEnd`; `checkpoint` after every epoch (and every
+ * `config.checkpoint.everySteps` steps, mid-epoch); `evaluate` once at the end.
+ * Examples: SupCon pre-training (step: augment views, encode, loss, update; evaluate:
  * linear probe on the frozen encoder), end-to-end cross-entropy (step: logits + CE), triplet or
  * N-pair (an m-per-class sampler, step: embeddings + metric loss).
  *
@@ -52,8 +54,10 @@ export interface RunnerTask {
   /** After training; results by evaluator key, stored in summary.json under `eval`. */
   evaluate?(context: RunnerContext): Record<string, EvalResult> | Promise<Record<string, EvalResult>>;
   /**
-   * What to save after each epoch: models and the optimizer (their weights are saved) and any
-   * JSON `state` of the task. On resume, the same objects are restored in place.
+   * What to save after each epoch (and mid-epoch with `checkpoint.everySteps`): models and the
+   * optimizer (their weights are saved) and any JSON `state` of the task — with mid-epoch
+   * checkpoints, including whatever `epochEnd` reads that steps accumulate. On resume, the same
+   * objects are restored in place.
    */
   checkpoint(): CheckpointContents | Promise<CheckpointContents>;
   /** On resume, after models and optimizer were restored: the task's saved JSON `state`. */
@@ -96,8 +100,9 @@ export interface RunnerOptions {
   /** Output folder; default `config.out`. */
   outDir?: string;
   /**
-   * Continue from the latest checkpoint in the run folder (next epoch, with the task, optimizer
-   * and every RNG restored), or from the checkpoint folder given. Without a checkpoint it starts
+   * Continue from the latest checkpoint in the run folder (next epoch, or the next step of a
+   * mid-epoch checkpoint, with the task, optimizer and every RNG restored), or from the
+   * checkpoint folder given. Without a checkpoint it starts
    * afresh. Without `resume`, a run clears earlier checkpoints, metrics and summary in its folder.
    */
   resume?: boolean | string;
@@ -105,7 +110,11 @@ export interface RunnerOptions {
   sampler?: SamplerPart;
   /** Write a metrics line every this many steps (default 1); epoch lines are always written. */
   logEvery?: number;
-  /** Keep this many newest epoch checkpoints (default 2; 0 keeps all). */
+  /**
+   * Keep this many newest epoch checkpoints (default 2; 0 keeps all). Mid-epoch checkpoints
+   * (`config.checkpoint.everySteps`): the newest this many of the current epoch, removed once the
+   * epoch's own checkpoint is written.
+   */
   keepCheckpoints?: number;
   /**
    * Stop at the first step whose loss or other metric (a task reports `gradNorm`) is NaN or
@@ -138,12 +147,32 @@ export interface Runner {
   run(): Promise<RunSummary>;
 }
 
+/** The runner's part of a checkpoint's JSON state (`state.runner`). */
 interface RunnerState {
+  /** Epochs completed; a mid-epoch checkpoint lies inside the next one. */
   epochsCompleted: number;
   globalStep: number;
   rngs: Record<string, RngState>;
   metricsBytes: number;
   epochLoss: number[];
+  /** Mid-epoch checkpoints only: how far into epoch `epochsCompleted` the run is. */
+  partial?: PartialEpoch;
+}
+
+/**
+ * Where a mid-epoch checkpoint stands in its epoch. On resume the epoch's batches are drawn again
+ * from `epochRngs` and the first `steps` skipped, so samplers that draw from their (stateful)
+ * generator while iterating replay exactly too; then every generator is set to `rngs`.
+ */
+interface PartialEpoch {
+  /** Steps of the epoch done. */
+  steps: number;
+  /** Every generator's state as the epoch began, before the sampler drew its batches. */
+  epochRngs: Record<string, RngState>;
+  /** Sum of the steps' losses so far, for the epoch's mean (a string when not finite). */
+  lossSum: number | string;
+  /** Seconds the epoch had run. */
+  seconds: number;
 }
 
 const defaultLogger: Logger = {
@@ -173,12 +202,15 @@ type HookName = Exclude<keyof RunnerHooks, 'onError'>;
  * 2. build the sampler (`config.sampler`, rng 'sampler', `batchSize` = train.batchSize)
  * 3. `task.setup(context)` -> training labels
  * 4. with `resume`: load the latest checkpoint into the task's models and optimizer, restore RNG
- *    states and `task.restore(state)`, continue at the next epoch
+ *    states and `task.restore(state)`, continue at the next epoch (from a mid-epoch checkpoint:
+ *    at the next step of its epoch, its batches drawn again and those done skipped)
  * 5. hooks `beforeRun`
  * 6. for each epoch: `beforeEpoch`; for each batch of `sampler.epoch(labels, epoch)`:
  *    `beforeStep`, `task.step`, a metrics line, `afterStep`; then `task.epochEnd`, the epoch
  *    metrics line, `afterEpoch`, and last the checkpoint `checkpoints/epoch-NNNN` (NNNN = epochs
- *    completed), which so holds everything the epoch did
+ *    completed), which so holds everything the epoch did. With `config.checkpoint.everySteps`, also
+ *    after the `afterStep` of every global step that is a multiple of it (but an epoch's last):
+ *    `checkpoints/epoch-NNNN-step-SSSSSS` (SSSSSS = steps done in the epoch)
  * 7. `task.evaluate` -> `afterEval`
  * 8. `summary.json` -> `afterRun`
  *
@@ -265,20 +297,63 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions): Ru
     }
   };
 
-  const runnerState = (epochLoss: number[]): RunnerState => ({
-    epochsCompleted: epoch + 1,
+  const rngStates = (): Record<string, RngState> => Object.fromEntries([...rngs].map(([label, rng]) => [label, rng.state()]));
+  /** Sets every generator handed out to its state in `states`, or to its initial state when absent. */
+  const setRngStates = (states: Record<string, RngState>): void => {
+    for (const [label, rng] of rngs) rng.setState(states[label] ?? root.fork(label).state());
+  };
+
+  const runnerState = (epochsCompleted: number, epochLoss: number[], partial?: PartialEpoch): RunnerState => ({
+    epochsCompleted,
     globalStep,
-    rngs: Object.fromEntries([...rngs].map(([label, rng]) => [label, rng.state()])),
+    rngs: rngStates(),
     metricsBytes,
     epochLoss,
+    ...(partial ? { partial } : {}),
   });
 
-  async function pruneCheckpoints(epochsCompleted: number): Promise<void> {
-    if (keep === 0) return;
-    for (const name of await readdir(checkpointsDir)) {
-      const m = /^epoch-(\d+)$/.exec(name);
-      if (m && Number(m[1]) <= epochsCompleted - keep) await rm(path.join(checkpointsDir, name), { recursive: true, force: true });
+  /**
+   * After writing the checkpoint `written` (`epoch-E` or `epoch-E-step-S`): removes epoch
+   * checkpoints beyond the `keep` newest up to it, mid-epoch ones of epochs before E, those of
+   * epoch E beyond the `keep` newest up to it, and folders left by saves that were interrupted
+   * (`*.tmp-*`; `*.old-*` beside a complete folder). Checkpoints after `written` (left by another
+   * line of the run) are not touched.
+   */
+  async function pruneCheckpoints(written: string): Promise<void> {
+    const at = parseCheckpointName(written)!;
+    const names = await readdir(checkpointsDir);
+    const remove = new Set<string>();
+    for (const name of names) {
+      const old = /^(epoch-[^.]+)\.old-/.exec(name);
+      if (/^epoch-[^.]+\.tmp-/.test(name) || (old && existsSync(path.join(checkpointsDir, old[1], 'checkpoint.json')))) remove.add(name);
     }
+    if (keep > 0) {
+      const sameEpoch: { name: string; step: number }[] = [];
+      for (const name of names) {
+        const c = parseCheckpointName(name);
+        if (!c || name.includes('.old-')) continue;
+        if (!c.mid && c.epochs <= at.epochs - keep) remove.add(name);
+        if (c.mid && c.epochs < at.epochs) remove.add(name);
+        if (c.mid && c.epochs === at.epochs && c.step <= at.step) sameEpoch.push({ name, step: c.step });
+      }
+      for (const { name } of sameEpoch.sort((a, b) => b.step - a.step).slice(keep)) remove.add(name);
+      // Their .old-* twins go with them.
+      for (const name of names) if ([...remove].some((r) => name.startsWith(`${r}.old-`))) remove.add(name);
+    }
+    for (const name of remove) {
+      await rm(path.join(checkpointsDir, name), { recursive: true, force: true });
+      faultPoint?.('prune');
+    }
+  }
+
+  /** Saves the task's checkpoint with the runner's state under `checkpoints/<name>`, then prunes. */
+  async function writeCheckpoint(name: string, runner: RunnerState): Promise<void> {
+    const contents = await task.checkpoint();
+    const state = { runner, task: contents.state ?? null } as unknown as JsonValue;
+    const fault = faultPoint;
+    lastCheckpoint = await saveCheckpoint(path.join(checkpointsDir, name), { ...contents, state }, fault ? { onFileWritten: () => fault('checkpoint-write') } : {});
+    faultPoint?.('checkpoint-saved');
+    await pruneCheckpoints(name);
   }
 
   async function run(): Promise<RunSummary> {
@@ -330,6 +405,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions): Ru
       const totalSteps = stepsPerEpoch * config.train.epochs;
 
       let startEpoch = 0;
+      let partial: PartialEpoch | undefined;
       if (checkpointDir && saved?.runner) {
         const targets = await task.checkpoint();
         const loaded = await loadCheckpoint(checkpointDir, { model: targets.model, models: targets.models, optimizer: targets.optimizer });
@@ -337,20 +413,50 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions): Ru
         for (const [label, rng] of rngs) if (pendingRngStates[label]) rng.setState(pendingRngStates[label]);
         await task.restore?.(saved.task, loaded);
         startEpoch = saved.runner.epochsCompleted;
+        partial = saved.runner.partial;
         globalStep = saved.runner.globalStep;
         epochLoss = saved.runner.epochLoss ?? [];
         lastCheckpoint = loaded.dir;
         resumedFrom = loaded.dir;
-        logger.info(`resuming from ${loaded.dir} at epoch ${startEpoch}`);
+        logger.info(`resuming from ${loaded.dir} at epoch ${startEpoch}${partial ? `, step ${partial.steps}` : ''}`);
       }
 
+      const everySteps = config.checkpoint?.everySteps;
       await callHooks('beforeRun');
       for (epoch = startEpoch; epoch < config.train.epochs; epoch++) {
         const epochStarted = Date.now();
+        // A mid-epoch checkpoint continues its epoch: beforeEpoch runs again (this process's hooks
+        // have not seen it), then the same batches are drawn and the steps done skipped.
+        const resumeAt = epoch === startEpoch ? partial : undefined;
         await callHooks('beforeEpoch', epoch);
         let step = 0;
         let lossSum = 0;
-        for (const batch of sampler.epoch(labels, epoch)) {
+        let secondsBefore = 0;
+        let epochRngs: Record<string, RngState>;
+        if (resumeAt) {
+          epochRngs = resumeAt.epochRngs;
+          setRngStates(epochRngs);
+          pendingRngStates = epochRngs;
+        } else {
+          epochRngs = rngStates();
+        }
+        const batches = sampler.epoch(labels, epoch)[Symbol.iterator]();
+        if (resumeAt) {
+          for (; step < resumeAt.steps; step++) {
+            if (batches.next().done) {
+              throw new Error(
+                `runner: resuming ${lastCheckpoint} at epoch ${epoch}, step ${resumeAt.steps}, but the sampler yielded only ${step} batches: its batches must depend only on (its rng state at the epoch start, labels, epoch)`,
+              );
+            }
+          }
+          // The sampler is where it was; every generator goes back to its state at the checkpoint.
+          pendingRngStates = saved!.runner!.rngs;
+          setRngStates(pendingRngStates);
+          lossSum = Number(resumeAt.lossSum);
+          secondsBefore = resumeAt.seconds;
+        }
+        for (let next = batches.next(); !next.done; next = batches.next()) {
+          const batch = next.value;
           const info: TaskStepInfo = { epoch, step, globalStep, batchSize: batch.length, stepsPerEpoch, totalSteps };
           await callHooks('beforeStep', info);
           const metrics = stepMetrics(await task.step(batch, info, context), info);
@@ -364,22 +470,28 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions): Ru
           step++;
           if (step % logEvery === 0) await writeLine({ kind: 'step', epoch, step: info.step, globalStep: info.globalStep, ...metrics });
           await callHooks('afterStep', { ...info, ...metrics, loss: metrics.loss });
+          faultPoint?.('step');
+          // Mid-epoch checkpoints; one due at the epoch's last step is the epoch checkpoint below.
+          if (everySteps && globalStep % everySteps === 0 && step < stepsPerEpoch) {
+            const seconds = secondsBefore + (Date.now() - epochStarted) / 1000;
+            const at: PartialEpoch = { steps: step, epochRngs, lossSum: Number.isFinite(lossSum) ? lossSum : String(lossSum), seconds };
+            await writeCheckpoint(checkpointName(epoch, step), runnerState(epoch, epochLoss, at));
+          }
         }
         const extra = (await task.epochEnd?.(epoch, context)) ?? {};
         const meanLoss = step > 0 ? lossSum / step : Number.NaN;
-        const epochMetrics: Record<string, number> = { loss: meanLoss, steps: step, seconds: (Date.now() - epochStarted) / 1000, ...extra };
+        const epochMetrics: Record<string, number> = { loss: meanLoss, steps: step, seconds: secondsBefore + (Date.now() - epochStarted) / 1000, ...extra };
         epochLoss = [...epochLoss, meanLoss];
         await writeLine({ kind: 'epoch', epoch, ...epochMetrics });
 
         await callHooks('afterEpoch', epoch, epochMetrics);
+        faultPoint?.('epoch-end');
 
         // Last, so the checkpoint holds everything the epoch did, hooks and their metrics lines included.
-        const contents = await task.checkpoint();
-        const state = { runner: runnerState(epochLoss), task: contents.state ?? null } as unknown as JsonValue;
-        lastCheckpoint = await saveCheckpoint(path.join(checkpointsDir, checkpointName(epoch + 1)), { ...contents, state });
-        await pruneCheckpoints(epoch + 1);
+        await writeCheckpoint(checkpointName(epoch + 1), runnerState(epoch + 1, epochLoss));
       }
 
+      faultPoint?.('eval');
       const results = (await task.evaluate?.(context)) ?? {};
       if (Object.keys(results).length) await writeLine({ kind: 'eval', ...results });
       await callHooks('afterEval', results);
@@ -399,6 +511,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions): Ru
         seconds: (finished - started) / 1000,
       };
       await writeFile(path.join(runDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+      faultPoint?.('summary');
       await callHooks('afterRun', summary);
       return summary;
     } catch (error) {
