@@ -36,24 +36,68 @@ const PACKAGES: Readonly<Record<ConcreteBackend, { pkg: string; tfName: string }
 
 const TFJS_RANGE = '^4.22.0';
 
-/** Loads a module by name, synchronously (default: Node's `require`, resolved from the app's folder). */
+/**
+ * Loads a module by name, synchronously (default: Node's `require`, resolved from this package's
+ * own installation first, then from the current folder's project).
+ */
 export type ModuleLoader = (specifier: string) => unknown;
 
-function nodeRequire(): NodeJS.Require {
-  // CommonJS (the CJS build, jest) has a `module` with its own `require`; in ESM (where `module`
-  // is undefined) one is made for the app's folder, so the optional peers resolve where the app
-  // installed them. `module.require` rather than `require`: bundlers rewrite bare `require` in ESM
-  // output into a stub that throws. Never a static import, so bundlers leave these packages alone.
+/** `require` relative to this package's own installation. */
+function ownRequire(): NodeJS.Require {
+  // CommonJS (the CJS build, jest) has a `module` with its own `require`, which resolves from
+  // this file (and, under jest, goes through its module registry, so the backends register on
+  // the same tfjs-core). In ESM (`module` is undefined) one is made for this file's URL.
+  // `module.require` rather than `require`: bundlers rewrite bare `require` in ESM output into a
+  // stub that throws. Never a static import, so bundlers leave these packages alone.
   const cjsModule =
     typeof module === 'object' && module !== null ? (module as { require?: unknown }) : undefined;
   if (typeof cjsModule?.require === 'function') {
     const req = cjsModule.require.bind(cjsModule) as (id: string) => unknown;
     return req as NodeJS.Require;
   }
-  return createRequire(path.join(process.cwd(), 'package.json'));
+  return createRequire(import.meta.url);
 }
 
-const defaultLoad: ModuleLoader = (specifier) => nodeRequire()(specifier);
+/**
+ * Where the optional backend packages are looked for, in order: next to @supcon/backends (where
+ * the app or the CLI that depends on it installed its peers), then the current folder's project
+ * (a backend a user installed in their own project, e.g. for a globally installed CLI).
+ */
+function requirers(): NodeJS.Require[] {
+  return [ownRequire(), createRequire(path.join(process.cwd(), 'package.json'))];
+}
+
+/** Requires `specifier` from the first place in {@link requirers} that has it. */
+function requireOptional(specifier: string): unknown {
+  let notFound: unknown;
+  for (const req of requirers()) {
+    try {
+      return req(specifier);
+    } catch (error) {
+      // A package that is there but fails to load (or misses one of its own dependencies) is
+      // reported as it is; only "this package is not here" moves on to the next place.
+      if (!isNotFound(error, specifier)) throw error;
+      notFound ??= error;
+    }
+  }
+  throw notFound;
+}
+
+/** Resolves `specifier` to a file path, from the same places as {@link requireOptional}. */
+function resolveOptional(specifier: string): string {
+  let notFound: unknown;
+  for (const base of [import.meta.url, path.join(process.cwd(), 'package.json')]) {
+    try {
+      return createRequire(base).resolve(specifier);
+    } catch (error) {
+      if (!isNotFound(error, specifier)) throw error;
+      notFound ??= error;
+    }
+  }
+  throw notFound;
+}
+
+const defaultLoad: ModuleLoader = (specifier) => requireOptional(specifier);
 
 /** Thrown when a backend's package is absent, fails to load, or registers no backend. */
 export class BackendUnavailableError extends Error {
@@ -233,15 +277,7 @@ function prepareThreads(exports: unknown, threads: number): (() => void) | undef
     return undefined;
   try {
     // The bundle file only supplies the pthread worker script, the same in any 4.22 install.
-    const cjsModule =
-      typeof module === 'object' && module !== null
-        ? (module as { filename?: unknown })
-        : undefined;
-    const base =
-      typeof cjsModule?.filename === 'string'
-        ? cjsModule.filename
-        : path.join(process.cwd(), 'package.json');
-    const bundleFile = createRequire(base).resolve(PACKAGES.wasm.pkg);
+    const bundleFile = resolveOptional(PACKAGES.wasm.pkg);
     return prepareWasmThreads(threads, exports as WasmPackage, bundleFile, tf.env());
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
@@ -350,7 +386,7 @@ export interface BackendProbe {
   name: ConcreteBackend;
   /** The npm package the backend needs. */
   package: string;
-  /** Whether the package resolves from the app's folder. */
+  /** Whether the package resolves (next to @supcon/backends, else from the current folder). */
   installed: boolean;
   /** Same as `installed`. */
   available: boolean;
@@ -367,11 +403,10 @@ export interface BackendProbe {
  * `'auto'` order. Only resolves `package.json` files: loads and starts nothing.
  */
 export function probeBackends(): BackendProbe[] {
-  const req = nodeRequire();
   return AUTO_ORDER.map((backend) => {
     const { pkg } = PACKAGES[backend];
     try {
-      const raw = (req(`${pkg}/package.json`) as { version?: unknown }).version;
+      const raw = (requireOptional(`${pkg}/package.json`) as { version?: unknown }).version;
       const version = typeof raw === 'string' ? raw : undefined;
       const row: BackendProbe = {
         backend,
