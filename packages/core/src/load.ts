@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createJiti } from 'jiti';
 import { parse as parseYaml } from 'yaml';
 import { SupconConfigError } from './errors';
@@ -49,6 +50,20 @@ function pluginFromModule(mod: unknown): unknown {
 }
 
 /**
+ * A bare plugin specifier as a path: resolved from the config file's folder, else from
+ * @supcon/core's own installation (a plugin installed next to the CLI), else from the current
+ * folder's project. Unresolved, it is returned as it is (the import then says why it failed).
+ */
+function resolveBare(jiti: ReturnType<typeof createJiti>, specifier: string, configFile: string): string {
+  const parents = [pathToFileURL(configFile).href, import.meta.url, pathToFileURL(path.join(process.cwd(), 'package.json')).href];
+  for (const parentURL of parents) {
+    const resolved = jiti.esmResolve(specifier, { parentURL, try: true });
+    if (resolved) return resolved.startsWith('file:') ? fileURLToPath(resolved) : resolved;
+  }
+  return specifier;
+}
+
+/**
  * Reads a config file without a build step and returns the raw config, with every plugin given
  * as a module specifier replaced by the plugin object it exports (`default` or `plugin`).
  *
@@ -57,7 +72,8 @@ function pluginFromModule(mod: unknown): unknown {
  * - `.json`, `.yaml`, `.yml`: parsed; `plugins` must be module specifiers.
  *
  * Specifiers starting with `.` or `/` are resolved relative to the config file's folder; bare
- * ones (`supcon-plugin-foo`) are resolved from there like an import would be.
+ * ones (`supcon-plugin-foo`) are resolved from there like an import would be, then, when not
+ * found there, from where @supcon/core is installed (next to the CLI) and from the current folder.
  *
  * The result is not validated yet: pass it to `resolveConfig` / `validateConfig`.
  * @throws SupconConfigError naming the file (missing, unparsable, no export) or the plugin
@@ -91,7 +107,8 @@ export async function loadConfigFile(file: string): Promise<Record<string, unkno
     throw new SupconConfigError([{ path: '(file)', message: `cannot read config: ${message(error)}` }], source);
   }
   if (!isRecord(raw)) {
-    throw new SupconConfigError([{ path: '(root)', message: `expected the config to be an object, got ${raw === null ? 'null' : typeof raw}` }], source);
+    const got = raw === null ? 'null' : raw === undefined ? 'nothing (an empty file?)' : Array.isArray(raw) ? 'a list (array)' : `a ${typeof raw}`;
+    throw new SupconConfigError([{ path: '(root)', message: `expected the config to be an object (key: value, ...), got ${got}` }], source);
   }
 
   if (raw.plugins === undefined) return raw;
@@ -105,7 +122,7 @@ export async function loadConfigFile(file: string): Promise<Record<string, unkno
       plugins.push(entry);
       continue;
     }
-    const specifier = entry.startsWith('.') || path.isAbsolute(entry) ? path.resolve(path.dirname(absolute), entry) : entry;
+    const specifier = entry.startsWith('.') || path.isAbsolute(entry) ? path.resolve(path.dirname(absolute), entry) : resolveBare(jiti, entry, absolute);
     try {
       const plugin = pluginFromModule(await jiti.import(specifier));
       if (!isRecord(plugin) || typeof plugin.name !== 'string') {

@@ -8,7 +8,10 @@ import type { PartKind } from './parts';
 import type { Plugin } from './plugin';
 import type { Registry } from './registry';
 
-const positiveInt = () => z.number().int().positive({ error: 'expected a positive integer' });
+const positiveInt = () => z.number({ error: 'expected a positive integer' }).int().positive({ error: 'expected a positive integer' });
+
+/** The keys of the `train` section. */
+const TRAIN_KEYS = ['epochs', 'batchSize', 'views'];
 
 /** Schema of everything in a config that is not a part (parts are checked against the registry). */
 const baseSchema = z
@@ -56,7 +59,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (typeof value === 'string') return JSON.stringify(value);
-  if (Array.isArray(value)) return 'an array';
+  if (Array.isArray(value)) return 'a list (array)';
   if (value === null || typeof value !== 'object') return String(value);
   return 'an object';
 }
@@ -149,7 +152,9 @@ function resolvePart(kind: PartKind, value: unknown, path: string, registry: Reg
   }
   const parsed = schema.safeParse(options);
   if (!parsed.success) {
-    for (const issue of formatIssues(parsed.error.issues, path, options, schema)) {
+    // A strict schema reports the unknown options again: they are reported above, each once.
+    const zodIssues = isRecord(shape) ? parsed.error.issues.filter((i) => i.code !== 'unrecognized_keys') : parsed.error.issues;
+    for (const issue of formatIssues(zodIssues, path, options, schema)) {
       if (!issues.slice(before).some((i) => i.path === issue.path)) issues.push(issue);
     }
   }
@@ -185,9 +190,22 @@ export function validateConfig(raw: unknown, registry: Registry, options: Resolv
 
   const base = baseSchema.safeParse(merged);
   if (!base.success) {
-    const trainMissing = base.error.issues.some((i) => i.path.length === 1 && i.path[0] === 'train');
-    for (const issue of formatIssues(base.error.issues, '', merged)) {
-      issues.push(trainMissing && issue.path === 'train' ? { path: 'train', message: 'expected { epochs, batchSize, views? }, got nothing' } : issue);
+    for (const issue of base.error.issues) {
+      const inTrain = issue.path.length === 1 && issue.path[0] === 'train';
+      if (inTrain && issue.code === 'unrecognized_keys') {
+        // `train: { epochz: 2 }`: each unknown key by its own path, with a suggestion.
+        for (const key of issue.keys) {
+          const suggestion = closestMatch(key, TRAIN_KEYS);
+          issues.push({
+            path: `train.${key}`,
+            message: `unknown train key.` + (suggestion ? ` Did you mean '${suggestion}'?` : '') + ` Known keys: ${TRAIN_KEYS.join(', ')}`,
+          });
+        }
+      } else if (inTrain) {
+        issues.push({ path: 'train', message: `expected { epochs, batchSize, views? }, got ${describeValue(merged.train)}` });
+      } else {
+        issues.push(...formatIssues([issue], '', merged));
+      }
     }
   }
   const plugins = registerPlugins(Array.isArray(merged.plugins) ? merged.plugins : [], registry, issues);

@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { z } from 'zod';
-import { configJsonSchema, createRegistry, defineConfig, createDefineConfig, defineFactory, definePlugin, resolveConfig, SupconConfigError, validateConfig } from '../src';
+import { configJsonSchema, createRegistry, defineConfig, createDefineConfig, defineFactory, definePlugin, loadConfigFile, resolveConfig, SupconConfigError, validateConfig } from '../src';
 import type { LossPart, Plugin } from '../src';
 
 const lossPart: LossPart = { input: 'embeddings', supervised: true, compute: () => undefined as never };
@@ -132,7 +135,7 @@ describe('validateConfig / resolveConfig', () => {
   });
 
   it('rejects a non-object config', () => {
-    expect(validateConfig([1], createRegistry())).toEqual({ success: false, issues: [{ path: '(root)', message: 'expected a config object, got an array' }] });
+    expect(validateConfig([1], createRegistry())).toEqual({ success: false, issues: [{ path: '(root)', message: 'expected a config object, got a list (array)' }] });
   });
 });
 
@@ -176,5 +179,49 @@ describe('configJsonSchema', () => {
     const none = configJsonSchema(createRegistry([testPlugin]), { defaults: { train: { epochs: 10, batchSize: 8 } } }) as any;
     expect(none.required).toBeUndefined();
     expect(none.properties.train.required).toBeUndefined();
+  });
+});
+
+describe('messages for common mistakes', () => {
+  const strictPlugin = definePlugin({
+    name: 'strict-parts',
+    losses: { 'supcon-out': defineFactory({ schema: z.strictObject({ temperature: z.number().positive().default(0.1) }), create: () => lossPart }) },
+  });
+
+  it('names an unknown key inside train by its path, with a suggestion', () => {
+    const result = validateConfig({ train: { epochz: 2, batchSize: 8 } }, createRegistry());
+    expect(result.success).toBe(false);
+    if (result.success) return;
+    expect(result.issues).toContainEqual({ path: 'train.epochz', message: "unknown train key. Did you mean 'epochs'? Known keys: epochs, batchSize, views" });
+    expect(result.issues).toContainEqual({ path: 'train.epochs', message: 'expected a positive integer, got nothing' });
+    expect(result.issues.map((i) => i.path)).not.toContain('train');
+  });
+
+  it('says what train is when it is not an object', () => {
+    const result = validateConfig({ train: [1, 2] }, createRegistry());
+    expect(result.success).toBe(false);
+    if (result.success) return;
+    expect(result.issues).toEqual([{ path: 'train', message: 'expected { epochs, batchSize, views? }, got a list (array)' }]);
+  });
+
+  it('reports an unknown option of a strict part schema once', () => {
+    const result = validateConfig({ ...minimal, loss: { type: 'supcon-out', temprature: 0.1 } }, createRegistry([strictPlugin]));
+    expect(result.success).toBe(false);
+    if (result.success) return;
+    expect(result.issues).toEqual([{ path: 'loss.temprature', message: "unknown option of loss 'supcon-out'. Did you mean 'temperature'? Its options: temperature" }]);
+  });
+
+  it('says "a list" for a config file that is a YAML list', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'supcon-config-'));
+    try {
+      const file = path.join(dir, 'list.yaml');
+      writeFileSync(file, '- data: { type: mnist }\n- train: { epochs: 1 }\n');
+      const error = await loadConfigFile(file).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(SupconConfigError);
+      expect((error as SupconConfigError).issues).toEqual([{ path: '(root)', message: 'expected the config to be an object (key: value, ...), got a list (array)' }]);
+      expect(validateConfig([], createRegistry())).toEqual({ success: false, issues: [{ path: '(root)', message: 'expected a config object, got a list (array)' }] });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
