@@ -23,6 +23,7 @@ export function progressHooks(options: ProgressOptions = {}): RunnerHooks<Runner
   const interval = (options.intervalSeconds ?? 30) * 1000;
   const write = options.write ?? ((line: string) => process.stderr.write(`${line}\n`));
   let bar: SingleBar | undefined;
+  let barStarted = false;
   let runStart = 0;
   let stepsDone = 0;
   let images = 0;
@@ -37,6 +38,7 @@ export function progressHooks(options: ProgressOptions = {}): RunnerHooks<Runner
     },
     beforeEpoch(_context, epoch) {
       if (tty) {
+        barStarted = false;
         bar = new SingleBar(
           {
             format: `epoch ${epoch + 1}/${epochs} [{bar}] {value}/{total} loss {loss} | {ips} img/s | ETA {eta_run}`,
@@ -57,7 +59,9 @@ export function progressHooks(options: ProgressOptions = {}): RunnerHooks<Runner
       const eta = formatSeconds(perStep * (totalSteps - step.globalStep - 1));
       const ips = (images / elapsed).toFixed(1);
       if (bar) {
-        if (step.step === 0) bar.start(stepsPerEpoch, 0, { loss: '-', ips: '-', eta_run: '?' });
+        // On the epoch's first step here: step 0, or later after a resume from a mid-epoch checkpoint.
+        if (!barStarted) bar.start(stepsPerEpoch, step.step, { loss: '-', ips: '-', eta_run: '?' });
+        barStarted = true;
         bar.update(step.step + 1, { loss: step.loss.toFixed(4), ips, eta_run: eta });
       } else if (Date.now() - lastLog >= interval) {
         lastLog = Date.now();
