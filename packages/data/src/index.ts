@@ -53,7 +53,14 @@ function datasetPart(load: (split: Split) => Promise<ImageDataset>, options: { t
       if (!p) {
         p = load(split).then((full) => {
           const size = split === 'train' ? options.trainSize : options.testSize;
-          return size === undefined ? full : subset(full, stratifiedIndices(full.labels, size, context.rng.fork(split)));
+          if (size === undefined) return full;
+          if (size > full.size) {
+            // Clamped to the whole split: say so, rather than silently train on fewer images.
+            context.logger?.warn(
+              `data.${split === 'train' ? 'trainSize' : 'testSize'}: ${size} images requested, but the ${split} split has only ${full.size}: using all ${full.size}`,
+            );
+          }
+          return subset(full, stratifiedIndices(full.labels, size, context.rng.fork(split)));
         });
         cache.set(split, p);
       }
