@@ -2,7 +2,7 @@
  * The `supcon` command line. `main(argv)` runs one command and resolves to its exit code
  * (0 ok, 1 error, 2 invalid config), so tests call it in-process.
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { SupconConfigError } from '@supcon/core';
 import { initBackend } from '@supcon/backends';
 import { builtinDefaults, builtinPlugins } from './builtins';
@@ -21,6 +21,16 @@ export interface MainIo {
 }
 
 export const VERSION = '0.1.0';
+
+/** `--log-interval abc` is a commander error naming the option, not a NaN interval. */
+function checkNumericOptions(program: Command): void {
+  const option = program.commands.find((c) => c.name() === 'train')?.options.find((o) => o.long === '--log-interval');
+  option?.argParser((value: string) => {
+    const seconds = Number(value);
+    if (value.trim() === '' || !Number.isFinite(seconds) || seconds < 0) throw new InvalidArgumentError('expected a number of seconds >= 0.');
+    return value;
+  });
+}
 
 /** Runs `supcon ...argv` (argv without the node and script paths). */
 export async function main(argv: readonly string[], io: MainIo = {}): Promise<number> {
@@ -50,8 +60,9 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
     },
   };
   registerConfigCommands(program, deps);
-  registerDoctorCommand(program, { print, datasets: datasetLocations });
+  registerDoctorCommand(program, { print, printError, datasets: datasetLocations, setExitCode: deps.setExitCode });
   registerRunCommands(program, deps);
+  checkNumericOptions(program);
   registerDemoCommand(program, deps);
   registerDownloadCommand(program, { print });
   for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: (s) => print(s.replace(/\n$/, '')), writeErr: (s) => printError(s.replace(/\n$/, '')) });

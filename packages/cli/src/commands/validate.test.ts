@@ -26,7 +26,7 @@ describe('supcon validate', () => {
   it('exits 0 with a one-line summary for a valid config', async () => {
     const file = config(
       'ok.yaml',
-      'backbone: { type: small-cnn }\ntrain: { epochs: 3, batchSize: 64 }\n',
+      'data: { type: fashion-mnist-sample }\nloss: { type: supcon-out }\nbackbone: { type: small-cnn }\ntrain: { epochs: 3, batchSize: 64 }\n',
     );
     const { code, out, err } = await run(['validate', '--config', file]);
     expect(err).toEqual([]);
@@ -99,5 +99,37 @@ describe('supcon validate', () => {
         }
       ).version,
     ]);
+  });
+});
+
+describe('messages for common mistakes', () => {
+  it('names an unknown key inside train, with a suggestion, and no "got nothing" for train', async () => {
+    const file = config('epochz.yaml', 'train: { epochz: 2, batchSize: 8 }\n');
+    const { code, err } = await run(['validate', '--config', file]);
+    expect(code).toBe(2);
+    expect(err).toContain("  train.epochz: unknown train key. Did you mean 'epochs'? Known keys: epochs, batchSize, views");
+    expect(err.join('\n')).not.toContain('expected { epochs, batchSize, views? }');
+  });
+
+  it('reports a typo in a loss option once', async () => {
+    const file = config('temprature.yaml', 'loss: { type: supcon-out, temprature: 0.1 }\ntrain: { epochs: 1, batchSize: 8 }\n');
+    const { code, err } = await run(['validate', '--config', file]);
+    expect(code).toBe(2);
+    expect(err[0]).toMatch(/: 1 error$/);
+    expect(err.slice(1).filter((l) => l.includes('temprature'))).toEqual([expect.stringMatching(/^ {2}loss\.temprature: unknown option of loss 'supcon-out'\. Did you mean 'temperature'\?/)]);
+  });
+
+  it('says "a list" for a config file that is a YAML list', async () => {
+    const file = config('list.yaml', '- train: { epochs: 1 }\n- loss: { type: supcon-out }\n');
+    const { code, err } = await run(['validate', '--config', file]);
+    expect(code).toBe(2);
+    expect(err.join('\n')).toContain('(root): expected the config to be an object (key: value, ...), got a list (array)');
+  });
+
+  it('rejects --log-interval that is not a number, naming the option', async () => {
+    const file = config('li.yaml', 'train: { epochs: 1, batchSize: 8 }\n');
+    const { code, err } = await run(['train', '--config', file, '--log-interval', 'abc']);
+    expect(code).toBe(1);
+    expect(err[0]).toBe("error: option '--log-interval <seconds>' argument 'abc' is invalid. expected a number of seconds >= 0.");
   });
 });
