@@ -21,6 +21,7 @@ import { io, Variable } from '@tensorflow/tfjs-core';
 import type { Optimizer, Tensor } from '@tensorflow/tfjs-core';
 import { loadLayersModel } from '@tensorflow/tfjs-layers';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { tagFileError, tempSuffix } from './atomic';
 
 /** Current checkpoint format version; `loadCheckpoint` reads this and every older one. */
 export const CHECKPOINT_FORMAT_VERSION = 1;
@@ -106,23 +107,30 @@ function toArrayBuffer(buf: Buffer): ArrayBuffer {
   return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
 }
 
-/** Writes a file and flushes it to disk, so a rename after it never exposes a truncated file. */
-async function writeFile(file: string, data: string | Uint8Array): Promise<void> {
-  const handle = await open(file, 'w');
+/**
+ * Writes a file and flushes it to disk, so a rename after it never exposes a truncated file.
+ * Errors are tagged with `shown`: the path the file has once the checkpoint is in place.
+ */
+async function writeFile(file: string, data: string | Uint8Array, shown = file): Promise<void> {
   try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
+    const handle = await open(file, 'w');
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    throw tagFileError(error, shown);
   }
 }
 
-/** A tf.io handler that saves model artifacts as `<name>.json` + `<name>.weights.bin` in `dir`. */
-function fileSaveHandler(dir: string, name: string, written: (file: string) => Promise<void>): io.IOHandler {
+/** A tf.io handler that saves model artifacts as `<name>.json` + `<name>.weights.bin` in `dir` (`shownDir` in errors). */
+function fileSaveHandler(dir: string, name: string, written: (file: string) => Promise<void>, shownDir = dir): io.IOHandler {
   return {
     async save(artifacts: io.ModelArtifacts): Promise<io.SaveResult> {
       const weightsFile = `${name}.weights.bin`;
-      await writeFile(path.join(dir, weightsFile), new Uint8Array(joinWeightData(artifacts.weightData)));
+      await writeFile(path.join(dir, weightsFile), new Uint8Array(joinWeightData(artifacts.weightData)), path.join(shownDir, weightsFile));
       await written(weightsFile);
       const modelJson = {
         format: artifacts.format,
@@ -132,7 +140,7 @@ function fileSaveHandler(dir: string, name: string, written: (file: string) => P
         ...(artifacts.trainingConfig ? { trainingConfig: artifacts.trainingConfig } : {}),
         weightsManifest: [{ paths: [weightsFile], weights: artifacts.weightSpecs ?? [] }],
       };
-      await writeFile(path.join(dir, `${name}.json`), JSON.stringify(modelJson));
+      await writeFile(path.join(dir, `${name}.json`), JSON.stringify(modelJson), path.join(shownDir, `${name}.json`));
       await written(`${name}.json`);
       return { modelArtifactsInfo: io.getModelArtifactsInfoForJSON(artifacts) };
     },
@@ -196,10 +204,6 @@ function checkName(name: string): void {
   }
 }
 
-function uniqueSuffix(): string {
-  return `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
-}
-
 /**
  * Writes a checkpoint folder `dir` atomically: everything goes to `<dir>.tmp-*` first, then an
  * existing `dir` is moved aside, the new folder renamed into place, and the old one removed. A
@@ -218,14 +222,18 @@ export async function saveCheckpoint(dir: string, contents: CheckpointContents, 
     if (name === MAIN_MODEL && contents.model) throw new Error("saveCheckpoint: models.model clashes with the main `model`");
     named.push([name, model]);
   }
-  await mkdir(path.dirname(target), { recursive: true });
-  const tmp = `${target}.tmp-${uniqueSuffix()}`;
-  await mkdir(tmp);
+  const tmp = `${target}.tmp-${tempSuffix()}`;
+  try {
+    await mkdir(path.dirname(target), { recursive: true });
+    await mkdir(tmp);
+  } catch (error) {
+    throw tagFileError(error, target);
+  }
   const written = async (file: string) => {
     await options.onFileWritten?.(file);
   };
   try {
-    for (const [name, model] of named) await model.save(fileSaveHandler(tmp, name, written));
+    for (const [name, model] of named) await model.save(fileSaveHandler(tmp, name, written, target));
 
     let optimizer: CheckpointJson['optimizer'] = null;
     if (contents.optimizer) {
@@ -235,9 +243,9 @@ export async function saveCheckpoint(dir: string, contents: CheckpointContents, 
         // Names are not unique across optimizers' variables: save them by position.
         const { data, specs } = await io.encodeWeights(weights.map((w, i) => ({ name: `${i}`, tensor: w.tensor })));
         const manifest: OptimizerJson = { className, weights: specs.map((s, i) => ({ ...s, name: weights[i].name })) };
-        await writeFile(path.join(tmp, 'optimizer.bin'), new Uint8Array(joinWeightData(data)));
+        await writeFile(path.join(tmp, 'optimizer.bin'), new Uint8Array(joinWeightData(data)), path.join(target, 'optimizer.bin'));
         await written('optimizer.bin');
-        await writeFile(path.join(tmp, 'optimizer.json'), JSON.stringify(manifest));
+        await writeFile(path.join(tmp, 'optimizer.json'), JSON.stringify(manifest), path.join(target, 'optimizer.json'));
         await written('optimizer.json');
       } finally {
         for (const w of weights) if (!(w.tensor instanceof Variable)) w.tensor.dispose();
@@ -253,19 +261,20 @@ export async function saveCheckpoint(dir: string, contents: CheckpointContents, 
       optimizer,
       ...(contents.state !== undefined ? { state: contents.state } : {}),
     };
-    await writeFile(path.join(tmp, 'checkpoint.json'), JSON.stringify(meta, null, 2));
+    await writeFile(path.join(tmp, 'checkpoint.json'), JSON.stringify(meta, null, 2), path.join(target, 'checkpoint.json'));
     await written('checkpoint.json');
 
     let old: string | undefined;
     if (existsSync(target)) {
-      old = `${target}.old-${uniqueSuffix()}`;
+      old = `${target}.old-${tempSuffix()}`;
       await rename(target, old);
     }
     await rename(tmp, target);
     if (old) await rm(old, { recursive: true, force: true });
   } catch (error) {
-    await rm(tmp, { recursive: true, force: true });
-    throw error;
+    await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+    // A failed rename (or model.save) names the checkpoint folder.
+    throw tagFileError(error, target);
   }
   return target;
 }

@@ -7,3 +7,6 @@ export * from './browser';
 export { loadConfigFile, findConfigFile, CONFIG_FILE_NAMES } from './load';
 export { saveCheckpoint, loadCheckpoint, readCheckpointState, latestCheckpoint, checkpointName, parseCheckpointName, disposeLoadedTensors, CHECKPOINT_FORMAT_VERSION } from './checkpoint';
 export { createRunner } from './runner';
+export { writeFileAtomic, appendLine, runFileError, SupconFileError } from './atomic';
+export { RUN_FILE, RUN_FILES, RESUME_MAY_CHANGE, isRunFile, planRunFolder, prepareRunFolder, configChanges, serializableConfig, SupconRunFolderError } from './run-folder';
+export type { ConfigChange, RunFolderOptions, RunFolderPlan, RunFolderProblem } from './run-folder';

@@ -3,9 +3,9 @@
  * owns the model and what one step does. See docs/core.md for the lifecycle.
  */
 import { existsSync } from 'node:fs';
-import { appendFile, mkdir, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { checkpointName, latestCheckpoint, loadCheckpoint, parseCheckpointName, readCheckpointState, saveCheckpoint } from './checkpoint';
+import { checkpointName, loadCheckpoint, parseCheckpointName, readCheckpointState, saveCheckpoint } from './checkpoint';
 import type { CheckpointContents, JsonValue, LoadedCheckpoint } from './checkpoint';
 import type { ResolvedConfig } from './config';
 import type { BuildContext, EvalResult, Logger, PartKind, PartTypes, RunnerHooks, SamplerPart, StepInfo } from './parts';
@@ -13,6 +13,8 @@ import type { PartConfig, Registry } from './registry';
 import { createRng } from './rng';
 import { SupconNonFiniteError } from './non-finite';
 import { faultPoint } from './faults';
+import { appendLine, runFileError, writeFileAtomic } from './atomic';
+import { RUN_FILE, cutLogTo, planRunFolder, prepareRunFolder, serializableConfig } from './run-folder';
 import type { Rng, RngState } from './rng';
 
 /** Step position handed to a task: `StepInfo` plus the run's length, for schedules. */
@@ -103,9 +105,18 @@ export interface RunnerOptions {
    * Continue from the latest checkpoint in the run folder (next epoch, or the next step of a
    * mid-epoch checkpoint, with the task, optimizer and every RNG restored), or from the
    * checkpoint folder given. Without a checkpoint it starts
-   * afresh. Without `resume`, a run clears earlier checkpoints, metrics and summary in its folder.
+   * afresh, provided the folder holds nothing but a run's files. The config must be the one in the
+   * folder's config.json, but for a larger `train.epochs` and `out`, `threads`, `name`; otherwise
+   * `run()` throws a `SupconRunFolderError` listing the changed keys, before writing anything.
+   * Without `resume` or `overwrite`, the folder must be missing or empty.
    */
   resume?: boolean | string;
+  /**
+   * Start afresh in a folder that holds a run or other files: the files a run writes
+   * (`RUN_FILES`: config.json, metrics.jsonl, summary.json, checkpoints/, ...) are removed first,
+   * every other file is left alone. Excludes `resume`.
+   */
+  overwrite?: boolean;
   /** Use this sampler instead of building `config.sampler`. */
   sampler?: SamplerPart;
   /** Write a metrics line every this many steps (default 1); epoch lines are always written. */
@@ -180,10 +191,6 @@ const defaultLogger: Logger = {
   warn: (m) => console.warn(m),
 };
 
-function serializableConfig(config: ResolvedConfig): Record<string, unknown> {
-  return { ...config, plugins: config.plugins.map((p) => ({ name: p.name, version: p.version ?? null })) };
-}
-
 function stepMetrics(result: StepResult, info: TaskStepInfo): Record<string, number> {
   if (typeof result === 'number') return { loss: result };
   if (result === null || typeof result !== 'object' || typeof result.loss !== 'number') {
@@ -198,7 +205,9 @@ type HookName = Exclude<keyof RunnerHooks, 'onError'>;
  * A runner for a validated config (`resolveConfig`). `config.plugins` that `options.registry`
  * lacks (by name) are registered into it. Lifecycle of `run()`:
  *
- * 1. create the run folder; write `config.json` (the resolved config); build the config's hooks
+ * 1. check the run folder before writing anything (missing or empty; with `overwrite`, remove the
+ *    run's files; with `resume`, the same config), create it; write `config.json` (the resolved
+ *    config); build the config's hooks
  * 2. build the sampler (`config.sampler`, rng 'sampler', `batchSize` = train.batchSize)
  * 3. `task.setup(context)` -> training labels
  * 4. with `resume`: load the latest checkpoint into the task's models and optimizer, restore RNG
@@ -216,7 +225,8 @@ type HookName = Exclude<keyof RunnerHooks, 'onError'>;
  *
  * Hooks run one after another in registration order (config hooks, then `options.hooks`), each
  * awaited. If anything throws, every `onError` hook runs (their own errors are logged, not
- * thrown) and the original error is rethrown.
+ * thrown) and the original error is rethrown; a file-system error (ENOSPC, EROFS, EACCES, ...) as
+ * a `SupconFileError` naming the file and the last good checkpoint, with the same `code`.
  */
 export function createRunner(config: ResolvedConfig, options: RunnerOptions): Runner {
   const { registry, task } = options;
@@ -233,8 +243,8 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions): Ru
     if (!registry.plugins().some((p) => p === plugin || p.name === plugin.name)) registry.use(plugin);
   }
   const runDir = path.resolve(options.outDir ?? config.out);
-  const metricsFile = path.join(runDir, 'metrics.jsonl');
-  const checkpointsDir = path.join(runDir, 'checkpoints');
+  const metricsFile = path.join(runDir, RUN_FILE.metrics);
+  const checkpointsDir = path.join(runDir, RUN_FILE.checkpoints);
 
   const root = createRng(config.seed);
   const rngs = new Map<string, Rng>();
@@ -258,7 +268,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions): Ru
 
   const writeLine = async (record: Record<string, unknown>): Promise<void> => {
     const line = `${JSON.stringify(record)}\n`;
-    await appendFile(metricsFile, line);
+    await appendLine(metricsFile, line);
     metricsBytes += Buffer.byteLength(line);
   };
 
@@ -365,25 +375,28 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions): Ru
     hooks.length = 0;
     hooks.push(...(options.hooks ?? []));
     try {
-      await mkdir(runDir, { recursive: true });
-      // Decide fresh or resumed first, so that nothing logged from here on is cut away.
-      const checkpointDir = typeof options.resume === 'string' ? path.resolve(options.resume) : options.resume ? await latestCheckpoint(runDir) : undefined;
+      // Decide fresh or resumed first, before writing anything: a folder that holds a run or other
+      // files needs resume or overwrite, and a resume the run's config (planRunFolder throws).
+      const plan = await planRunFolder(runDir, { resume: options.resume, overwrite: options.overwrite, config });
+      const checkpointDir = plan.checkpointDir;
       let saved: { runner?: RunnerState; task?: JsonValue } | undefined;
       if (checkpointDir) {
         saved = ((await readCheckpointState(checkpointDir)) ?? {}) as typeof saved;
         if (!saved?.runner) throw new Error(`runner: ${checkpointDir} holds no runner state: it was not written by a runner`);
-        metricsBytes = saved.runner.metricsBytes;
-        // Drop lines logged after the checkpoint (the interrupted epoch is run again).
-        if (existsSync(metricsFile) && (await stat(metricsFile)).size > metricsBytes) await truncate(metricsFile, metricsBytes);
+      } else if (options.resume) {
+        logger.info(`no checkpoint in ${runDir}: starting afresh`);
+      }
+      // Fresh: remove an earlier run's files (overwrite). Resumed: remove leftovers of interrupted
+      // writes and the end-of-run files, which the continued run writes again.
+      await prepareRunFolder(plan, logger);
+      if (saved?.runner) {
+        // Drop lines logged after the checkpoint (the interrupted epoch is run again), so that nothing logged from here on is cut away.
+        metricsBytes = await cutLogTo(metricsFile, saved.runner.metricsBytes, logger);
       } else {
-        if (options.resume) logger.info(`no checkpoint in ${runDir}: starting afresh`);
-        if (existsSync(checkpointsDir)) logger.warn(`clearing earlier checkpoints in ${checkpointsDir} (pass resume to continue instead)`);
-        await rm(checkpointsDir, { recursive: true, force: true });
-        await rm(path.join(runDir, 'summary.json'), { force: true });
-        await writeFile(metricsFile, '');
+        await writeFileAtomic(metricsFile, '');
         metricsBytes = 0;
       }
-      await writeFile(path.join(runDir, 'config.json'), `${JSON.stringify(serializableConfig(config), null, 2)}\n`);
+      await writeFileAtomic(path.join(runDir, RUN_FILE.config), `${JSON.stringify(serializableConfig(config), null, 2)}\n`);
 
       const built: RunnerHooks<RunnerContext>[] = [];
       for (const [i, hookConfig] of config.hooks.entries()) built.push((await context.build('hook', hookConfig, `hooks[${i}]`)) as RunnerHooks<RunnerContext>);
@@ -510,11 +523,13 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions): Ru
         finishedAt: new Date(finished).toISOString(),
         seconds: (finished - started) / 1000,
       };
-      await writeFile(path.join(runDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+      await writeFileAtomic(path.join(runDir, RUN_FILE.summary), `${JSON.stringify(summary, null, 2)}\n`);
       faultPoint?.('summary');
       await callHooks('afterRun', summary);
       return summary;
-    } catch (error) {
+    } catch (caught) {
+      // A file-system error (full disk, read-only, permissions) names the file and the last good checkpoint.
+      const error = runFileError(caught, lastCheckpoint);
       for (const hook of hooks) {
         try {
           await hook.onError?.(context, error);

@@ -12,9 +12,24 @@ const NODE_ONLY = [
   'readCheckpointState',
   'latestCheckpoint',
   'checkpointName',
+  'parseCheckpointName',
   'disposeLoadedTensors',
   'CHECKPOINT_FORMAT_VERSION',
   'createRunner',
+  // atomic.ts, run-folder.ts
+  'writeFileAtomic',
+  'appendLine',
+  'runFileError',
+  'SupconFileError',
+  'RUN_FILE',
+  'RUN_FILES',
+  'RESUME_MAY_CHANGE',
+  'isRunFile',
+  'planRunFolder',
+  'prepareRunFolder',
+  'configChanges',
+  'serializableConfig',
+  'SupconRunFolderError',
 ];
 
 describe('browser entry (export condition "browser")', () => {
@@ -39,7 +54,7 @@ describe('browser entry (export condition "browser")', () => {
     });
     const inputs = Object.keys(result.metafile.inputs);
     expect(inputs.some((f) => f.endsWith('src/browser.ts'))).toBe(true);
-    expect(inputs.filter((f) => /(^|\/)(load|checkpoint|runner)\.ts$/.test(f))).toEqual([]);
+    expect(inputs.filter((f) => /(^|\/)(load|checkpoint|runner|atomic|run-folder)\.ts$/.test(f))).toEqual([]);
   });
 
   it('package.json serves it to bundlers under the browser condition, before import and require', async () => {
