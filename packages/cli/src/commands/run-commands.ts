@@ -4,9 +4,10 @@
  * tests can pass their own.
  */
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { Option } from 'commander';
 import type { Command } from 'commander';
+import { RUN_FILE, RUN_FILES, latestCheckpoint, runFileError, writeFileAtomic } from '@supcon/core';
 import type { Plugin, ResolveOptions } from '@supcon/core';
 import { compareGroups, compareRuns, formatCompareTable, formatGroupTable, readRun, renderReport } from '../report';
 import { evalRun, train } from '../train/run';
@@ -20,10 +21,18 @@ export interface RunCommandDeps {
   print?: (line: string) => void;
 }
 
-/** Writes `report.html` into a run folder; returns its path. */
+/**
+ * Writes `report.html` into a run folder (or `file`) atomically: a failed write leaves the previous
+ * report as it was, and its error names the file and the run's last checkpoint. Returns its path.
+ */
 export async function writeReport(runDir: string, file?: string): Promise<string> {
-  const target = file ?? path.join(runDir, 'report.html');
-  await writeFile(target, renderReport(readRun(runDir)));
+  const target = file ?? path.join(runDir, RUN_FILE.report);
+  const html = renderReport(readRun(runDir));
+  try {
+    await writeFileAtomic(target, html);
+  } catch (error) {
+    throw runFileError(error, await latestCheckpoint(runDir).catch(() => undefined));
+  }
   return target;
 }
 
@@ -35,10 +44,15 @@ export function registerRunCommands(program: Command, deps: RunCommandDeps): voi
     .description('train an encoder as the config says (SupCon, SimCLR, cross-entropy, triplet, N-pair), evaluate it and write a report')
     .requiredOption('-c, --config <file>', 'supcon.config.ts|.mjs|.js|.json|.yaml')
     .option('-o, --out <dir>', 'run folder (default: the config\'s `out`)')
-    .option('--resume', 'continue from the run folder\'s last checkpoint')
+    .addOption(
+      new Option('--resume', "continue from the run folder's last checkpoint; the config must be the run's (train.epochs may grow; out, threads and name may differ)").conflicts(
+        'overwrite',
+      ),
+    )
+    .option('--overwrite', `start again in a folder that holds a run or other files: removes only the files a run writes (${RUN_FILES.join(', ')}), keeps every other file`)
     .option('--no-report', 'do not write report.html at the end')
     .option('--log-interval <seconds>', 'seconds between progress lines when not a TTY', '30')
-    .action(async (opts: { config: string; out?: string; resume?: boolean; report: boolean; logInterval: string }) => {
+    .action(async (opts: { config: string; out?: string; resume?: boolean; overwrite?: boolean; report: boolean; logInterval: string }) => {
       const { runDir, summary } = await train({
         config: opts.config,
         plugins: deps.plugins,
@@ -46,6 +60,7 @@ export function registerRunCommands(program: Command, deps: RunCommandDeps): voi
         startBackend: deps.startBackend,
         out: opts.out,
         resume: opts.resume,
+        overwrite: opts.overwrite,
         progress: { intervalSeconds: Number(opts.logInterval) },
       });
       const top1 = (key: string) => {

@@ -4,15 +4,19 @@
  * write summary.json with the keys reports and comparisons read.
  */
 import { existsSync } from 'node:fs';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
+  RUN_FILE,
   createRegistry,
   createRunner,
   latestCheckpoint,
   loadCheckpoint,
   loadConfigFile,
+  planRunFolder,
   resolveConfig,
+  runFileError,
+  writeFileAtomic,
 } from '@supcon/core';
 import type { EvalResult, Logger, Plugin, ResolveOptions, ResolvedConfig, RunnerContext, RunnerHooks } from '@supcon/core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
@@ -34,8 +38,17 @@ export interface TrainOptions {
   startBackend: BackendStarter;
   /** Override `config.out`. */
   out?: string;
-  /** Continue from the run folder's last checkpoint. */
+  /**
+   * Continue from the run folder's last checkpoint. The config must be the run's (config.json),
+   * but for a larger `train.epochs` and `out`, `threads`, `name`: otherwise it throws listing the
+   * changed keys, before anything is written.
+   */
   resume?: boolean;
+  /**
+   * Start afresh in a folder that holds a run or other files, removing only the files a run
+   * writes (`RUN_FILES`). Without `resume` or `overwrite` the folder must be missing or empty.
+   */
+  overwrite?: boolean;
   /** Extra hooks after the progress display. */
   hooks?: RunnerHooks<RunnerContext>[];
   /** Progress bar (TTY) or periodic lines (default: decided by stderr). `false`: no progress output. */
@@ -48,10 +61,13 @@ export interface TrainResult {
   summary: Record<string, unknown>;
 }
 
-async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`);
-  await rename(tmp, file);
+/** Writes JSON atomically (temporary file, fsync, rename); a file-system error names the file and `lastCheckpoint`. */
+async function writeJsonAtomic(file: string, value: unknown, lastCheckpoint: string | undefined): Promise<void> {
+  try {
+    await writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
+  } catch (error) {
+    throw runFileError(error, lastCheckpoint);
+  }
 }
 
 async function loadRaw(config: TrainOptions['config']): Promise<{ raw: Record<string, unknown>; source?: string }> {
@@ -71,17 +87,20 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const registry = createRegistry(options.plugins);
   const config = resolveConfig(raw, registry, { defaults: options.defaults, source });
   if (options.out) config.out = options.out;
+  // Refuse a folder that holds a run or other files (without resume / overwrite), or a resume with
+  // another config, before the backend starts; the runner checks again before it writes.
+  await planRunFolder(config.out, { resume: options.resume, overwrite: options.overwrite, config });
   const backend = await options.startBackend(config.backend, config.threads);
   const task = createTrainingTask({ backend });
   const hooks: RunnerHooks<RunnerContext>[] = [];
   if (options.progress !== false) hooks.push(progressHooks(typeof options.progress === 'object' ? options.progress : {}));
   hooks.push(...(options.hooks ?? []));
-  const runner = createRunner(config, { registry, task, hooks, resume: options.resume, logger: options.logger });
+  const runner = createRunner(config, { registry, task, hooks, resume: options.resume, overwrite: options.overwrite, logger: options.logger });
   const runDir = runner.context.runDir;
   const summary = (await runner.run()) as unknown as Record<string, unknown>;
   const merged = mergeSummary(summary, task, summary.eval as Record<string, EvalResult>);
-  await writeJsonAtomic(path.join(runDir, 'summary.json'), merged);
-  if (source) await writeJsonAtomic(path.join(runDir, 'source.json'), { configFile: source });
+  await writeJsonAtomic(path.join(runDir, RUN_FILE.summary), merged, runner.context.lastCheckpoint);
+  if (source) await writeJsonAtomic(path.join(runDir, RUN_FILE.source), { configFile: source }, runner.context.lastCheckpoint);
   return { runDir, summary: merged };
 }
 
@@ -101,14 +120,14 @@ export async function evalRun(options: EvalRunOptions): Promise<TrainResult> {
   const runDir = path.resolve(options.runDir);
   const checkpoint = await latestCheckpoint(runDir);
   if (!checkpoint) throw new Error(`${runDir} holds no checkpoint: train first (\`supcon train --config F --out ${options.runDir}\`)`);
-  const sourceFile = path.join(runDir, 'source.json');
+  const sourceFile = path.join(runDir, RUN_FILE.source);
   const configFile = existsSync(sourceFile) ? (JSON.parse(await readFile(sourceFile, 'utf8')) as { configFile?: string }).configFile : undefined;
   let raw: Record<string, unknown>;
   if (configFile && existsSync(configFile)) {
     raw = await loadConfigFile(configFile);
   } else {
     // Only the resolved config is left: its plugins are names, so only built-in parts can be rebuilt.
-    raw = JSON.parse(await readFile(path.join(runDir, 'config.json'), 'utf8')) as Record<string, unknown>;
+    raw = JSON.parse(await readFile(path.join(runDir, RUN_FILE.config), 'utf8')) as Record<string, unknown>;
     const builtin = new Set(options.plugins.map((p) => p.name));
     const missing = ((raw.plugins ?? []) as { name: string }[]).filter((p) => !builtin.has(p.name));
     if (missing.length) throw new Error(`${runDir}: its config used plugins ${missing.map((p) => p.name).join(', ')}, and the config file is gone`);
@@ -120,16 +139,25 @@ export async function evalRun(options: EvalRunOptions): Promise<TrainResult> {
   const backend = await options.startBackend(config.backend, config.threads);
   const task = createTrainingTask({ backend });
   const runner = createRunner(config, { registry, task, logger: options.logger });
-  await task.setup(runner.context);
+  // The runner is not run: give setup the sampler it builds before setup (rng 'sampler', as the runner does).
+  const sampler = config.sampler ? await runner.context.build('sampler', config.sampler, 'sampler') : undefined;
+  const context: RunnerContext = sampler ? Object.create(runner.context, { sampler: { value: sampler } }) : runner.context;
+  await task.setup(context);
   const { model } = (await task.checkpoint()) as { model: LayersModel };
   await loadCheckpoint(checkpoint, { model });
-  const results = (await task.evaluate?.(runner.context)) ?? {};
-  const summaryFile = path.join(runDir, 'summary.json');
+  let results: Record<string, EvalResult>;
+  try {
+    // The evaluation writes embedding-map.json: a file-system error names it and the checkpoint.
+    results = (await task.evaluate?.(context)) ?? {};
+  } catch (error) {
+    throw runFileError(error, checkpoint);
+  }
+  const summaryFile = path.join(runDir, RUN_FILE.summary);
   const previous = existsSync(summaryFile) ? (JSON.parse(await readFile(summaryFile, 'utf8')) as Record<string, unknown>) : {};
   const before = { ...previous, ...task.summaryFields() };
   // Keep the training throughput of the original run: this process did not train.
   if (typeof previous.imagesPerSecond === 'number') before.imagesPerSecond = previous.imagesPerSecond;
   const merged = { ...before, ...results, eval: { ...((previous.eval as object) ?? {}), ...results }, evaluatedFrom: checkpoint };
-  await writeJsonAtomic(summaryFile, merged);
+  await writeJsonAtomic(summaryFile, merged, checkpoint);
   return { runDir, summary: merged };
 }

@@ -13,8 +13,8 @@
  * to build the models), which the runner checkpoints, so a resumed run ends where an
  * uninterrupted one does.
  */
-import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { RUN_FILE, writeFileAtomic } from '@supcon/core';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { applySchedule } from '@supcon/core';
@@ -273,5 +273,6 @@ async function writeEmbeddingMap(runDir: string, features: tf.Tensor2D, test: Im
   tf.dispose(rows);
   const points = pca2d(data, n, d).map(([x, y]) => [Number(x.toFixed(5)), Number(y.toFixed(5))] as [number, number]);
   const labels = Array.from(indices, (i) => test.labels[i]);
-  await writeFile(path.join(runDir, 'embedding-map.json'), JSON.stringify({ method: 'PCA', points, labels }));
+  // Atomically: a full disk leaves no empty or torn map behind (the runner names the file and the last checkpoint).
+  await writeFileAtomic(path.join(runDir, RUN_FILE.embeddingMap), JSON.stringify({ method: 'PCA', points, labels }));
 }
