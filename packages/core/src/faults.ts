@@ -11,6 +11,7 @@
  * - `checkpoint-saved`  after a checkpoint folder is renamed into place (before pruning)
  * - `prune`             after each older checkpoint folder is removed
  * - `eval`              before `task.evaluate`
+ * - `eval-done`         after `task.evaluate` returns (before its metrics line)
  * - `summary`           after the runner writes summary.json
  *
  * The variable is read once, when this module loads. Unset (everywhere but that suite),
@@ -18,9 +19,9 @@
  * runner passes no `onFileWritten` to `saveCheckpoint`.
  */
 
-export type FaultPoint = 'step' | 'epoch-end' | 'checkpoint-write' | 'checkpoint-saved' | 'prune' | 'eval' | 'summary';
+export type FaultPoint = 'step' | 'epoch-end' | 'checkpoint-write' | 'checkpoint-saved' | 'prune' | 'eval' | 'eval-done' | 'summary';
 
-const POINTS: readonly FaultPoint[] = ['step', 'epoch-end', 'checkpoint-write', 'checkpoint-saved', 'prune', 'eval', 'summary'];
+const POINTS: readonly FaultPoint[] = ['step', 'epoch-end', 'checkpoint-write', 'checkpoint-saved', 'prune', 'eval', 'eval-done', 'summary'];
 
 /** Parses the variable; throws on a malformed one, so a typo in the suite cannot pass silently. */
 export function parseFaultSpec(spec: string): Map<FaultPoint, number> {

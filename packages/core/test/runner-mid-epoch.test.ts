@@ -254,6 +254,20 @@ describe('mid-epoch checkpoints (checkpoint.everySteps)', () => {
     }
   });
 
+  it('a resume prunes what a run killed while pruning left behind', async () => {
+    const dir = outDir();
+    await expect((await run(config('upfront'), dir, { hooks: [crashAt(7)] })).promise).rejects.toThrow('crash at 7');
+    // As if killed after saving epoch-0001-step-000002 but before pruning: epoch 0's last checkpoints are still there.
+    for (const name of ['epoch-0000-step-000003', 'epoch-0000-step-000003.old-1-a', 'epoch-0001-step-000002.tmp-1-b']) {
+      mkdirSync(path.join(dir, 'checkpoints', name), { recursive: true });
+      writeFileSync(path.join(dir, 'checkpoints', name, 'checkpoint.json'), '{}');
+    }
+    let atStart: string[] = [];
+    const listing: RunnerHooks<RunnerContext> = { beforeRun: () => void (atStart = readdirSync(path.join(dir, 'checkpoints')).sort()) };
+    await (await run(config('upfront'), dir, { resume: true, hooks: [listing] })).promise;
+    expect(atStart).toEqual(['epoch-0001', 'epoch-0001-step-000002']);
+  });
+
   it('keepCheckpoints 0 keeps every checkpoint; leftovers of interrupted saves are removed', async () => {
     const dir = outDir();
     const stale = path.join(dir, 'checkpoints', 'epoch-0000-step-000003.tmp-123-abc');
@@ -333,7 +347,7 @@ describe('fault seam (SUPCON_FAULT_KILL_AT)', () => {
       ['checkpoint-write', 3],
       ['eval', 1],
     ]);
-    expect(() => parseFaultSpec('checkpoint-writes:3')).toThrow(/point one of step, epoch-end, checkpoint-write/);
+    expect(() => parseFaultSpec('checkpoint-writes:3')).toThrow(/point one of step, epoch-end, checkpoint-write, checkpoint-saved, prune, eval, eval-done, summary/);
     expect(() => parseFaultSpec('step:0')).toThrow(/got 'step:0'/);
   });
 });
