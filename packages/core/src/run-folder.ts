@@ -35,8 +35,12 @@ export const RUN_FILES: readonly string[] = Object.values(RUN_FILE);
 /** Written when a run ends (or by `supcon eval` / `report` afterwards): stale once the run continues. */
 const END_OF_RUN_FILES: readonly string[] = [RUN_FILE.summary, RUN_FILE.embeddingMap, RUN_FILE.report];
 
-/** Keys of config.json that may differ when a run resumes: where it is written and how many threads compute it. */
-export const RESUME_MAY_CHANGE: readonly string[] = ['out', 'threads', 'name', '$schema'];
+/**
+ * Keys of config.json that may differ when a run resumes, as they do not change what is computed:
+ * where it is written, how many threads compute it (bitwise the same), its label, how often
+ * mid-epoch checkpoints are taken. (`train.epochs` may also grow.)
+ */
+export const RESUME_MAY_CHANGE: readonly string[] = ['out', 'threads', 'name', 'checkpoint', '$schema'];
 
 /** A name in the run folder that a run wrote: one of `RUN_FILES`, or a temporary twin of one. */
 export function isRunFile(name: string): boolean {
@@ -181,7 +185,7 @@ export async function planRunFolder(runDir: string, options: RunFolderOptions): 
           throw new SupconRunFolderError(
             `cannot resume the run in ${dir}: the config differs from its config.json in ${changes.length === 1 ? '1 key' : `${changes.length} keys`}:\n` +
               changes.map((c) => `  ${c.path}: ${show(c.before)} → ${show(c.after)}`).join('\n') +
-              `\nResume with the run's config (only train.epochs may grow, and ${RESUME_MAY_CHANGE.join(', ')} may differ), ` +
+              `\nResume with the run's config (only train.epochs may grow, and ${RESUME_MAY_CHANGE.filter((k) => k !== '$schema').join(', ')} may differ), ` +
               'or start a new run: pass --overwrite to replace this one, or another --out.',
             dir,
             'config-changed',

@@ -106,7 +106,7 @@ export interface RunnerOptions {
    * mid-epoch checkpoint, with the task, optimizer and every RNG restored), or from the
    * checkpoint folder given. Without a checkpoint it starts
    * afresh, provided the folder holds nothing but a run's files. The config must be the one in the
-   * folder's config.json, but for a larger `train.epochs` and `out`, `threads`, `name`; otherwise
+   * folder's config.json, but for a larger `train.epochs` and `RESUME_MAY_CHANGE` keys; otherwise
    * `run()` throws a `SupconRunFolderError` listing the changed keys, before writing anything.
    * Without `resume` or `overwrite`, the folder must be missing or empty.
    */
@@ -432,10 +432,6 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions): Ru
         lastCheckpoint = loaded.dir;
         resumedFrom = loaded.dir;
         logger.info(`resuming from ${loaded.dir} at epoch ${startEpoch}${partial ? `, step ${partial.steps}` : ''}`);
-        // A run killed while pruning left older checkpoints behind: prune as after that checkpoint's save.
-        if (path.dirname(path.resolve(checkpointDir)) === checkpointsDir && parseCheckpointName(path.basename(checkpointDir))) {
-          await pruneCheckpoints(path.basename(checkpointDir));
-        }
       }
 
       const everySteps = config.checkpoint?.everySteps;
@@ -510,7 +506,6 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions): Ru
 
       faultPoint?.('eval');
       const results = (await task.evaluate?.(context)) ?? {};
-      faultPoint?.('eval-done');
       if (Object.keys(results).length) await writeLine({ kind: 'eval', ...results });
       await callHooks('afterEval', results);
 

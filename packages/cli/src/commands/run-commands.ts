@@ -45,7 +45,7 @@ export function registerRunCommands(program: Command, deps: RunCommandDeps): voi
     .requiredOption('-c, --config <file>', 'supcon.config.ts|.mjs|.js|.json|.yaml')
     .option('-o, --out <dir>', 'run folder (default: the config\'s `out`)')
     .addOption(
-      new Option('--resume', "continue from the run folder's last checkpoint; the config must be the run's (train.epochs may grow; out, threads and name may differ)").conflicts(
+      new Option('--resume', "continue from the run folder's last checkpoint; the config must be the run's (train.epochs may grow; out, threads, name and checkpoint may differ)").conflicts(
         'overwrite',
       ),
     )

@@ -40,7 +40,7 @@ export interface TrainOptions {
   out?: string;
   /**
    * Continue from the run folder's last checkpoint. The config must be the run's (config.json),
-   * but for a larger `train.epochs` and `out`, `threads`, `name`: otherwise it throws listing the
+   * but for a larger `train.epochs` and `out`, `threads`, `name`, `checkpoint`: otherwise it throws listing the
    * changed keys, before anything is written.
    */
   resume?: boolean;
