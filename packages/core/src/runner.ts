@@ -432,6 +432,10 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions): Ru
         lastCheckpoint = loaded.dir;
         resumedFrom = loaded.dir;
         logger.info(`resuming from ${loaded.dir} at epoch ${startEpoch}${partial ? `, step ${partial.steps}` : ''}`);
+        // A run killed while pruning left older checkpoints behind: prune as after that checkpoint's save.
+        if (path.dirname(path.resolve(checkpointDir)) === checkpointsDir && parseCheckpointName(path.basename(checkpointDir))) {
+          await pruneCheckpoints(path.basename(checkpointDir));
+        }
       }
 
       const everySteps = config.checkpoint?.everySteps;
@@ -506,6 +510,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions): Ru
 
       faultPoint?.('eval');
       const results = (await task.evaluate?.(context)) ?? {};
+      faultPoint?.('eval-done');
       if (Object.keys(results).length) await writeLine({ kind: 'eval', ...results });
       await callHooks('afterEval', results);
 
