@@ -46,7 +46,7 @@ function tinyConfig(name: string): string {
 
 describe('the committed bin', () => {
   it('is what package.json links, is executable, is published, and loads dist/bin.js', () => {
-    expect(pkg.bin.supcon).toBe('./bin/supcon.mjs');
+    expect(pkg.bin.supcon).toBe('bin/supcon.mjs');
     expect(pkg.files).toContain('bin');
     accessSync(bin, constants.X_OK);
     expect(readFileSync(bin, 'utf8')).toMatch(/^#!\/usr\/bin\/env node\n/);
