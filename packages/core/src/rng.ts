@@ -135,7 +135,9 @@ class Sfc32 implements Rng {
   }
 
   state(): RngState {
-    return this.spare === null ? { a: this.a, b: this.b, c: this.c, d: this.d } : { a: this.a, b: this.b, c: this.c, d: this.d, spare: this.spare };
+    // Unsigned, as setState stores them: a saved, restored and saved-again state is the same JSON.
+    const words = { a: this.a >>> 0, b: this.b >>> 0, c: this.c >>> 0, d: this.d >>> 0 };
+    return this.spare === null ? words : { ...words, spare: this.spare };
   }
 
   setState(state: RngState): void {

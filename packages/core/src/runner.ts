@@ -406,11 +406,8 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions): Ru
       else if (config.sampler) sampler = await context.build('sampler', config.sampler, 'sampler');
       else throw new Error('runner: config.sampler is missing: name a sampler in the config (or its defaults), or pass options.sampler');
 
-      if (saved?.runner) {
-        // Generators made from here on (in setup, or later) start from their saved states.
-        pendingRngStates = saved.runner.rngs;
-        for (const [label, rng] of rngs) if (pendingRngStates[label]) rng.setState(pendingRngStates[label]);
-      }
+      // On resume as well, setup draws from generators in their initial states, as the interrupted
+      // run's setup did (initialiser seeds end up in model.json); the saved states are set after it.
       const setup = await task.setup(context);
       const labels = setup?.labels;
       if (!labels || typeof labels.length !== 'number') throw new TypeError('runner: task.setup must return { labels } (the training labels)');
@@ -422,7 +419,8 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions): Ru
       if (checkpointDir && saved?.runner) {
         const targets = await task.checkpoint();
         const loaded = await loadCheckpoint(checkpointDir, { model: targets.model, models: targets.models, optimizer: targets.optimizer });
-        // Setup may have drawn from its generators (e.g. initialisers): put them back where they were.
+        // Every generator to its saved state; those made from here on start from theirs.
+        pendingRngStates = saved.runner.rngs;
         for (const [label, rng] of rngs) if (pendingRngStates[label]) rng.setState(pendingRngStates[label]);
         await task.restore?.(saved.task, loaded);
         startEpoch = saved.runner.epochsCompleted;

@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
-import { checkpointName, createRegistry, createRunner, defineFactory, definePlugin, latestCheckpoint, parseCheckpointName, readCheckpointState, resolveConfig } from '../src';
+import { checkpointName, createRegistry, createRng, createRunner, defineFactory, definePlugin, latestCheckpoint, parseCheckpointName, readCheckpointState, resolveConfig } from '../src';
 import type { Logger, ResolvedConfig, RunnerContext, RunnerHooks, RunnerTask, RunSummary, SamplerPart, TaskStepInfo } from '../src';
 import { faultPoint, parseFaultSpec } from '../src/faults';
 
@@ -225,6 +225,18 @@ describe('mid-epoch checkpoints (checkpoint.everySteps)', () => {
         expect(summary.epochLoss).toEqual(ref.summary.epochLoss);
         expect(summary.eval).toEqual(ref.summary.eval);
         expect(summary.steps).toBe(12);
+        // The final checkpoint's files, byte for byte (checkpoint.json but for its time and the log's size).
+        const final = (d: string, f: string) => readFileSync(path.join(d, 'checkpoints', 'epoch-0003', f));
+        for (const f of ['model.weights.bin', 'optimizer.bin']) expect(final(dir, f).equals(final(ref.dir, f))).toBe(true);
+        // The JSON files too (initialiser seeds included), but for the layer names tfjs numbers per process.
+        const unnumbered = (d: string, f: string) => final(d, f).toString().replace(/(dense_Dense|sequential_)\d+/g, '$1');
+        for (const f of ['model.json', 'optimizer.json']) expect(unnumbered(dir, f)).toEqual(unnumbered(ref.dir, f));
+        const meta = (d: string) => {
+          const { createdAt: _c, ...m } = JSON.parse(final(d, 'checkpoint.json').toString()) as { createdAt: string; state: { runner: { metricsBytes?: number } } };
+          delete m.state.runner.metricsBytes;
+          return m;
+        };
+        expect(meta(dir)).toEqual(meta(ref.dir));
       }
     });
   }
@@ -333,6 +345,18 @@ describe('mid-epoch checkpoint names', () => {
     expect(await latestCheckpoint(dir)).toBe(path.join(dir, 'checkpoints', 'epoch-0002-step-000040'));
     make('epoch-0003');
     expect(await latestCheckpoint(dir)).toBe(path.join(dir, 'checkpoints', 'epoch-0003'));
+  });
+});
+
+describe('generator states in checkpoints', () => {
+  it('are unsigned words: a state restored and saved again is the same JSON', () => {
+    const rng = createRng(3);
+    for (let i = 0; i < 50; i++) rng.uint32();
+    const state = rng.state();
+    expect([state.a, state.b, state.c, state.d].every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32)).toBe(true);
+    const other = createRng(0);
+    other.setState(JSON.parse(JSON.stringify(state)));
+    expect(other.state()).toEqual(state);
   });
 });
 
