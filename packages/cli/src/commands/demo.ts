@@ -61,7 +61,8 @@ export function registerDemoCommand(program: Command, deps: RunCommandDeps): voi
       const runs: string[] = [];
       for (const config of demoConfigs({ epochs, out: opts.out, backend: opts.backend })) {
         print(`\n== ${String(config.name)}: ${epochs} epochs ==`);
-        const { runDir } = await train({ config, plugins: deps.plugins, defaults: deps.defaults, startBackend: deps.startBackend });
+        // The demo's own folders: running it again replaces its runs (only the files a run writes).
+        const { runDir } = await train({ config, plugins: deps.plugins, defaults: deps.defaults, startBackend: deps.startBackend, overwrite: true });
         print(`report: ${await writeReport(runDir)}`);
         runs.push(runDir);
       }
