@@ -320,6 +320,31 @@ describe('resume', () => {
   });
 });
 
+describe('metrics.jsonl on resume', () => {
+  it('shorter than at the checkpoint (lines lost): kept up to its last whole line, with a warning; the next resume cuts at the right place', async () => {
+    const dir = newDir();
+    const crashed = new LinearTask();
+    const step = crashed.step.bind(crashed);
+    crashed.step = (batch, info) => {
+      if (info.epoch === 2) throw new Error('killed');
+      return step(batch, info);
+    };
+    await expect(createRunner(config(), { registry: createRegistry(), task: crashed, outDir: dir, logger: quiet }).run()).rejects.toThrow('killed');
+    const file = path.join(dir, 'metrics.jsonl');
+    const whole = readFileSync(file, 'utf8');
+    // Lose the end of the log, mid-line (as a copy or a crash before the disk had it might).
+    writeFileSync(file, whole.slice(0, whole.length - 30));
+    const kept = whole.slice(0, whole.slice(0, whole.length - 30).lastIndexOf('\n') + 1);
+    const warnings: string[] = [];
+    const summary = await createRunner(config(), { registry: createRegistry(), task: new LinearTask(), outDir: dir, resume: true, logger: { info: () => undefined, warn: (m) => void warnings.push(m) } }).run();
+    expect(summary.epochLoss).toHaveLength(3);
+    expect(warnings.some((w) => w.includes('some of its lines are lost'))).toBe(true);
+    const text = readFileSync(file, 'utf8');
+    expect(text.startsWith(kept)).toBe(true);
+    for (const line of text.trimEnd().split('\n')) JSON.parse(line);
+  });
+});
+
 describe('file-system errors during a run', () => {
   it.each([
     ['ENOSPC', 'no space left on the device'],
