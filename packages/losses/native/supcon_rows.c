@@ -3,7 +3,8 @@
  * products it computes the row statistics and, in place, the scaled gradient dL/dD. It mirrors
  * fusedSupConRows in ../src/fused.ts, which is the reference the tests compare it with.
  *
- * Build: node tools/build-native.mjs (needs Debian's emscripten); the result is committed as
+ * Build: node native/build.mjs (needs clang-14 and wasm-ld-14: Debian's clang-14 and lld-14, or
+ * its emscripten); the result is committed as
  * ../src/native/supcon_rows_wasm.ts so that nothing at install or test time needs a compiler.
  *
  * Memory is owned by JavaScript: it grows the exported memory and passes byte offsets; the
@@ -59,6 +60,11 @@ static inline float hmax(v128_t v) {
  *          'out': sum w s; 'in': posMax and posZ = sum w exp(s - posMax) (in slots 3, 4).
  * scratch: [rows + 4] float32 for the positive weights of one row.
  * On return dots holds coef_i * (dloss_i / ds) / T, with the anchor's own entry 0.
+ *
+ * A row with a logit s = d / T (the anchor's own entry aside) that is NaN or +-inf in float32 has
+ * no meaningful loss: its Z, slots 3 and 4 and its whole gradient row are NaN, so that neither the
+ * loss nor the gradient comes back finite (the max alone would skip NaN, and -inf would vanish
+ * from Z without a trace).
  */
 EXPORT(supcon_rows)
 void supcon_rows(float *dots, int anchors, int batch, int views, const int32_t *labels, const float *mask, int variantIn, float invT,
@@ -67,6 +73,8 @@ void supcon_rows(float *dots, int anchors, int batch, int views, const int32_t *
   const int rows4 = rows & ~3;
   const v128_t vInvT = wasm_f32x4_splat(invT);
   const v128_t ninf = wasm_f32x4_splat(-__builtin_inff());
+  const v128_t fmax = wasm_f32x4_splat(__FLT_MAX__);
+  const float nan = __builtin_nanf("");
   for (int i = 0; i < anchors; i++) {
     float *d = dots + (int64_t)i * rows;
     const int img = i % batch;
@@ -81,7 +89,8 @@ void supcon_rows(float *dots, int anchors, int batch, int views, const int32_t *
     scratch[i] = 0.0f;
     /* Scale to logits, mask self with -inf; max over the row and over its positives. */
     d[i] = -__builtin_inff();
-    v128_t vmax = ninf, vpmax = ninf, vW = wasm_f32x4_splat(0.0f);
+    /* vfinite counts, per lane, the logits with |s| <= FLT_MAX (false for NaN and +-inf). */
+    v128_t vmax = ninf, vpmax = ninf, vW = wasm_f32x4_splat(0.0f), vfinite = wasm_i32x4_splat(0);
     int r = 0;
     for (; r < rows4; r += 4) {
       v128_t s = wasm_f32x4_mul(wasm_v128_load(d + r), vInvT);
@@ -90,18 +99,32 @@ void supcon_rows(float *dots, int anchors, int batch, int views, const int32_t *
       vmax = wasm_f32x4_pmax(vmax, s);
       vW = wasm_f32x4_add(vW, w);
       vpmax = wasm_f32x4_pmax(vpmax, wasm_v128_bitselect(s, ninf, wasm_f32x4_gt(w, wasm_f32x4_splat(0.0f))));
+      vfinite = wasm_i32x4_sub(vfinite, wasm_f32x4_le(wasm_f32x4_abs(s), fmax));
     }
     float max = hmax(vmax), pmax = hmax(vpmax), W = hsum(vW);
+    int finite = wasm_i32x4_extract_lane(vfinite, 0) + wasm_i32x4_extract_lane(vfinite, 1) +
+                 wasm_i32x4_extract_lane(vfinite, 2) + wasm_i32x4_extract_lane(vfinite, 3);
     for (; r < rows; r++) {
       float s = d[r] * invT;
       d[r] = s;
       if (s > max) max = s;
       W += scratch[r];
       if (scratch[r] > 0 && s > pmax) pmax = s;
+      finite += __builtin_fabsf(s) <= __FLT_MAX__;
     }
     double *st = stats + 5 * i;
     st[0] = max;
     st[2] = W;
+    /* Every logit but the anchor's own (-inf) must be finite. */
+    if (finite != rows - 1) {
+      const v128_t vnan = wasm_f32x4_splat(nan);
+      for (r = 0; r < rows4; r += 4) wasm_v128_store(d + r, vnan);
+      for (; r < rows; r++) d[r] = nan;
+      st[1] = nan;
+      st[3] = nan;
+      st[4] = nan;
+      continue;
+    }
     if (rows == 1 || max == -__builtin_inff()) {
       d[0] = 0.0f;
       st[1] = 0;

@@ -23,8 +23,11 @@ export interface FusedProblem {
   temperature: number;
 }
 
+/** The largest finite float32: logits beyond it overflow in the kernel and the composed path. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
 export interface FusedRows {
-  /** loss_i per anchor (0 where the anchor has no positive). */
+  /** loss_i per anchor (0 where the anchor has no positive; NaN where a logit is not finite). */
   loss: Float64Array;
   /** Σ_p w_ip per anchor (0: no positive). */
   positiveWeight: Float64Array;
@@ -39,7 +42,9 @@ export interface FusedRows {
 /**
  * Computes every anchor's loss and gradient row. 'out': loss_i = log Z_i - Σ_p w_p s_p / W_i with
  * Z_i = Σ_{a≠i} exp(s_a); 'in': loss_i = log Z_i - log Σ_p w_p exp(s_p) + log W_i. Both use the
- * row maximum (and for 'in' the positives' maximum) so exp never overflows.
+ * row maximum (and for 'in' the positives' maximum) so exp never overflows. A row with a logit
+ * s_ia (a ≠ i) that is NaN, ±Inf or beyond the float32 range gets loss NaN and an all-NaN
+ * gradient row, as in the WebAssembly kernel.
  */
 export function fusedSupConRows(p: FusedProblem): FusedRows {
   const { dots, anchors, batch, views, labels, mask, variant, temperature } = p;
@@ -66,9 +71,11 @@ export function fusedSupConRows(p: FusedProblem): FusedRows {
     let max = -Infinity;
     let posMax = -Infinity;
     let W = 0;
+    let finite = true;
     for (let r = 0; r < rows; r++) {
       if (r === i) continue;
       const s = dots[off + r] * invT;
+      if (!(Math.abs(s) <= FLOAT32_MAX)) finite = false;
       if (s > max) max = s;
       const w = weights[r];
       if (w > 0) {
@@ -77,6 +84,11 @@ export function fusedSupConRows(p: FusedProblem): FusedRows {
       }
     }
     positiveWeight[i] = W;
+    if (!finite) {
+      loss[i] = NaN;
+      dots.fill(NaN, off, off + rows);
+      continue;
+    }
     if (rows === 1) {
       dots[off] = 0;
       continue;

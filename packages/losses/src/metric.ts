@@ -1,19 +1,30 @@
 /** Triplet (Schroff et al. 2015), N-pair (Sohn 2016) and cross-entropy losses. */
 import * as tf from '@tensorflow/tfjs-core';
 import { assert, assertOneOf, assertRank, labelValues } from './checks';
+import { emptyLoss, nonFiniteFlag, poisoned } from './finite';
 
 export type Distance = 'euclidean' | 'squared-euclidean' | 'cosine';
 
-/** Pairwise distances `[n, n]` of rows of `x` `[n, d]`. Euclidean is sqrt(max(squared, 1e-12)). */
+/**
+ * Pairwise distances `[n, n]` of rows of `x` `[n, d]`. Euclidean is sqrt(max(squared, 1e-12)).
+ * All NaN (values and gradient) when a row's squared norm is not finite: NaN or ±Inf in `x`, or
+ * norms above about 1.8e19, where the expansion ‖a‖² + ‖b‖² - 2a·b overflows.
+ */
 export function pairwiseDistances(x: tf.Tensor2D, distance: Distance = 'euclidean'): tf.Tensor2D {
   return tf.tidy(() => {
-    if (distance === 'cosine') {
-      const n = tf.div(x, tf.sqrt(tf.maximum(tf.sum(tf.square(x), 1, true), 1e-24)));
-      return tf.sub(1, tf.matMul(n, n, false, true)) as tf.Tensor2D;
-    }
     const sq = tf.sum(tf.square(x), 1);
-    const d2 = tf.relu(tf.sub(tf.add(tf.expandDims(sq, 1), tf.expandDims(sq, 0)), tf.mul(2, tf.matMul(x, x, false, true))));
-    return (distance === 'squared-euclidean' ? d2 : tf.sqrt(tf.maximum(d2, 1e-12))) as tf.Tensor2D;
+    // relu and maximum may turn NaN into a number on some backends: check before them (NaN or
+    // ±Inf in x makes its squared norm NaN or Inf).
+    const flag = nonFiniteFlag(sq);
+    let d: tf.Tensor;
+    if (distance === 'cosine') {
+      const n = tf.div(x, tf.sqrt(tf.maximum(tf.expandDims(sq, 1), 1e-24)));
+      d = tf.sub(1, tf.matMul(n, n, false, true));
+    } else {
+      const d2 = tf.relu(tf.sub(tf.add(tf.expandDims(sq, 1), tf.expandDims(sq, 0)), tf.mul(2, tf.matMul(x, x, false, true))));
+      d = distance === 'squared-euclidean' ? d2 : tf.sqrt(tf.maximum(d2, 1e-12));
+    }
+    return poisoned(d, flag) as tf.Tensor2D;
   });
 }
 
@@ -33,7 +44,9 @@ export interface TripletOptions {
  * 'all': every valid (a, p, n) (a != p same label, n other label); 'hard': per anchor the farthest
  * positive and nearest negative, mean over anchors having both; 'semi-hard': per positive pair the
  * nearest negative farther than the positive, else the farthest negative (TensorFlow Addons),
- * mean over positive pairs. 0 when nothing is valid.
+ * mean over positive pairs. 0 when nothing is valid, and exactly 0 for an empty batch on every
+ * backend. NaN, with a NaN gradient, when `embeddings` holds NaN or ±Inf, or when a squared norm
+ * or distance overflows float32 (norms above about 1.8e19, see {@link pairwiseDistances}).
  */
 export function tripletLoss(embeddings: tf.Tensor2D, labels: tf.Tensor1D, options: TripletOptions = {}): tf.Scalar {
   const fn = 'tripletLoss';
@@ -45,6 +58,7 @@ export function tripletLoss(embeddings: tf.Tensor2D, labels: tf.Tensor1D, option
   assertOneOf(reduction, ['mean', 'mean-nonzero'], fn, 'options.reduction');
   const n = embeddings.shape[0];
   const l = labelValues(labels, fn, n);
+  if (n === 0) return emptyLoss(embeddings);
   const posMask = new Float32Array(n * n);
   const negMask = new Float32Array(n * n);
   for (let i = 0; i < n; i++) {
@@ -55,18 +69,21 @@ export function tripletLoss(embeddings: tf.Tensor2D, labels: tf.Tensor1D, option
     }
   }
   return tf.tidy(() => {
-    const d = pairwiseDistances(embeddings, distance);
+    const raw = pairwiseDistances(embeddings, distance);
+    // Added to the result: NaN whatever the mining below does with NaN (relu, max, min).
+    const flag = nonFiniteFlag(raw);
+    const d = poisoned(raw, flag);
     const pos = tf.tensor2d(posMask, [n, n]);
     const neg = tf.tensor2d(negMask, [n, n]);
     if (mining === 'all') {
       const valid = tf.mul(tf.expandDims(pos, 2), tf.expandDims(neg, 1)); // [a, p, n]
-      const raw = tf.mul(tf.relu(tf.add(tf.sub(tf.expandDims(d, 2), tf.expandDims(d, 1)), margin)), valid);
+      const terms = tf.mul(tf.relu(tf.add(tf.sub(tf.expandDims(d, 2), tf.expandDims(d, 1)), margin)), valid);
       // Counts are constants (comparisons have no gradient): computed from the values.
       let count = 0;
-      const rawValues = raw.dataSync();
+      const rawValues = terms.dataSync();
       const validValues = valid.dataSync();
       for (let i = 0; i < rawValues.length; i++) if (validValues[i] > 0 && (reduction === 'mean' || rawValues[i] > 1e-16)) count++;
-      return tf.div(tf.sum(raw), Math.max(count, 1)) as tf.Scalar;
+      return tf.add(tf.div(tf.sum(terms), Math.max(count, 1)), flag) as tf.Scalar;
     }
     if (mining === 'hard') {
       const hardestPos = tf.max(tf.mul(d, pos), 1);
@@ -74,7 +91,7 @@ export function tripletLoss(embeddings: tf.Tensor2D, labels: tf.Tensor1D, option
       const hardestNeg = tf.min(tf.add(d, tf.mul(tf.sub(1, neg), big)), 1);
       const has = tf.mul(tf.cast(tf.greater(tf.sum(pos, 1), 0), 'float32'), tf.cast(tf.greater(tf.sum(neg, 1), 0), 'float32'));
       const per = tf.mul(tf.relu(tf.add(tf.sub(hardestPos, hardestNeg), margin)), has);
-      return tf.div(tf.sum(per), tf.maximum(tf.sum(has), 1)) as tf.Scalar;
+      return tf.add(tf.div(tf.sum(per), tf.maximum(tf.sum(has), 1)), flag) as tf.Scalar;
     }
     // semi-hard over [a, p, n]; which negatives are farther is decided on the values (no gradient).
     const dv = d.dataSync();
@@ -100,13 +117,15 @@ export function tripletLoss(embeddings: tf.Tensor2D, labels: tf.Tensor1D, option
     const hasNeg = tf.cast(tf.greater(tf.sum(neg, 1, true), 0), 'float32');
     const pairs = tf.mul(pos, hasNeg);
     const per = tf.mul(tf.relu(tf.add(tf.sub(d, chosen), margin)), pairs);
-    return tf.div(tf.sum(per), tf.maximum(tf.sum(pairs), 1)) as tf.Scalar;
+    return tf.add(tf.div(tf.sum(per), tf.maximum(tf.sum(pairs), 1)), flag) as tf.Scalar;
   });
 }
 
 /**
  * N-pair loss (Sohn 2016): cross-entropy of `anchors @ positivesᵀ` with target i for row i, mean
- * over rows, plus `l2Reg * (Σ‖anchor‖² + Σ‖positive‖²) / batch`.
+ * over rows, plus `l2Reg * (Σ‖anchor‖² + Σ‖positive‖²) / batch` (left out when l2Reg is 0).
+ * Exactly 0 for an empty batch. NaN, with a NaN gradient, when an input or a logit is NaN or ±Inf;
+ * large finite logits go through a stable log-softmax.
  */
 export function nPairLoss(anchors: tf.Tensor2D, positives: tf.Tensor2D, options: { l2Reg?: number } = {}): tf.Scalar {
   const fn = 'nPairLoss';
@@ -116,16 +135,23 @@ export function nPairLoss(anchors: tf.Tensor2D, positives: tf.Tensor2D, options:
   const { l2Reg = 0 } = options;
   assert(Number.isFinite(l2Reg) && l2Reg >= 0, fn, `options.l2Reg must be a number >= 0, got ${l2Reg}`);
   const b = anchors.shape[0];
+  if (b === 0) return emptyLoss(anchors, positives);
   return tf.tidy(() => {
-    const logits = tf.matMul(anchors, positives, false, true);
-    const logProb = tf.logSoftmax(logits);
+    const raw = tf.matMul(anchors, positives, false, true);
+    const flag = nonFiniteFlag(anchors, positives, raw);
+    const logProb = tf.logSoftmax(poisoned(raw, flag));
     const ce = tf.neg(tf.mean(tf.sum(tf.mul(tf.eye(b), logProb), 1)));
-    const reg = tf.div(tf.add(tf.sum(tf.square(anchors)), tf.sum(tf.square(positives))), b);
-    return tf.add(ce, tf.mul(reg, l2Reg)) as tf.Scalar;
+    // Skipped at l2Reg 0: huge finite norms would make it Inf and Inf · 0 NaN.
+    const loss = l2Reg > 0 ? tf.add(ce, tf.mul(tf.div(tf.add(tf.sum(tf.square(anchors)), tf.sum(tf.square(positives))), b), l2Reg)) : ce;
+    return tf.add(loss, flag) as tf.Scalar;
   });
 }
 
-/** Cross-entropy of `logits` `[batch, classes]` with int labels, label smoothing e: target (1-e)·onehot + e/C; mean over rows. */
+/**
+ * Cross-entropy of `logits` `[batch, classes]` with int labels, label smoothing e: target
+ * (1-e)·onehot + e/C; mean over rows through a stable log-softmax (large finite logits are fine).
+ * Exactly 0 for an empty batch. NaN, with a NaN gradient, when a logit is NaN or ±Inf.
+ */
 export function crossEntropyLoss(logits: tf.Tensor2D, labels: tf.Tensor1D, options: { labelSmoothing?: number } = {}): tf.Scalar {
   const fn = 'crossEntropyLoss';
   assertRank(logits, 2, fn, 'logits', '[batch, classes]');
@@ -138,5 +164,10 @@ export function crossEntropyLoss(logits: tf.Tensor2D, labels: tf.Tensor1D, optio
     assert(y >= 0 && y < c, fn, `labels[${i}] = ${y} is outside 0..${c - 1} (logits has ${c} classes)`);
     target[i * c + y] += 1 - labelSmoothing;
   });
-  return tf.tidy(() => tf.neg(tf.mean(tf.sum(tf.mul(tf.tensor2d(target, [b, c]), tf.logSoftmax(logits)), 1))) as tf.Scalar);
+  if (b === 0) return emptyLoss(logits);
+  return tf.tidy(() => {
+    const flag = nonFiniteFlag(logits);
+    const logProb = tf.logSoftmax(poisoned(logits, flag));
+    return tf.add(tf.neg(tf.mean(tf.sum(tf.mul(tf.tensor2d(target, [b, c]), logProb), 1))), flag) as tf.Scalar;
+  });
 }

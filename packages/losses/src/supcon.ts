@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { assert, assertOneOf, assertPositive, assertRank, labelValues } from './checks';
 import { fusedSupConRows, scaleRows, symmetrize, transpose } from './fused';
+import { emptyLoss, nonFiniteFlag, poisoned } from './finite';
 import { fusedKernel, STATS_PER_ROW } from './native/kernel';
 
 export interface SupConOptions {
@@ -101,7 +102,10 @@ function tensorOf(values: Float32Array, shape: [number, number]): tf.Tensor2D {
   return tf.tensor2d(copies ? values : values.slice(), shape);
 }
 
-/** Per-anchor losses from the kernel's row statistics (see native/supcon_rows.c). */
+/**
+ * Per-anchor losses from the kernel's row statistics (see native/supcon_rows.c): NaN for a row
+ * the kernel marked non-finite (Z = NaN), 0 for an anchor without positives.
+ */
 export function lossesFromStats(
   stats: Float64Array,
   anchors: number,
@@ -110,6 +114,10 @@ export function lossesFromStats(
   const loss = new Float64Array(anchors);
   for (let i = 0; i < anchors; i++) {
     const [max, Z, W, a, b] = stats.subarray(i * STATS_PER_ROW, (i + 1) * STATS_PER_ROW);
+    if (Number.isNaN(Z)) {
+      loss[i] = NaN;
+      continue;
+    }
     if (!(W > 0) || !(Z > 0)) continue;
     const logZ = Math.log(Z) + max;
     loss[i] = variant === 'out' ? logZ - a / W : logZ - (Math.log(b) + a) + Math.log(W);
@@ -232,9 +240,6 @@ function fusedLoss(
   return lossOf(contrast) as tf.Scalar;
 }
 
-/** Added to self-similarities so they vanish from every softmax; finite so that 0 * it stays 0. */
-const MASKED = 1e30;
-
 /**
  * Builds the `[anchors, rows]` positive-weight matrix (self excluded) in JS: labels are small,
  * and this avoids an O(n²) broadcast `Equal` on the backend.
@@ -265,7 +270,12 @@ function positiveMatrix(
  * divided by `temperature`. 'out': loss_i = -(1/|P(i)|) Σ_p log softmax_i(p); 'in':
  * loss_i = -log((1/|P(i)|) Σ_p softmax_i(p)). The result is the mean over anchors of loss_i times
  * temperature/baseTemperature. Without labels and mask, positives are the other views of the
- * same image (SimCLR). Stable for temperatures down to 0.01 and feature norms up to 1e3.
+ * same image (SimCLR). Stable for temperatures down to 0.01 and feature norms up to 1e3, and
+ * for any logit float32 holds (the anchor's own similarity is left out by selection, so it may
+ * even overflow). NaN or ±Inf anywhere in `features`, or a logit z_i·z_j / T (i ≠ j) beyond
+ * float32, gives a NaN loss and an all-NaN gradient, on both implementations (never 0 or a finite
+ * number: a diverged run cannot pass for a converged one). With no anchor left to average
+ * (`noPositives: 'exclude'`), the loss is 0 with a zero gradient (NaN for non-finite features).
  * @throws naming the argument for bad shapes, dtypes or options, and for anchors without
  *   positives under `noPositives: 'error'`.
  */
@@ -348,7 +358,7 @@ export function supConLoss(
     );
   }
   const included = noPositives === 'exclude' ? anchors - without : anchors;
-  if (included === 0) return tf.tidy(() => tf.mul(tf.sum(features), 0) as tf.Scalar);
+  if (included === 0) return emptyLoss(features);
   const scale = temperature / baseTemperature;
 
   return tf.tidy(() => {
@@ -382,33 +392,48 @@ export function supConLoss(
     const anchor =
       contrastMode === 'all' ? contrast : (tf.slice(contrast, [0, 0], [batch, dim]) as tf.Tensor2D);
     const logits = tf.div(matMulT(anchor, contrast), temperature);
-    const self = new Float32Array(anchors * rows);
-    for (let a = 0; a < anchors; a++) self[a * rows + a] = MASKED;
-    const masked = tf.sub(logits, tf.tensor2d(self, [anchors, rows]));
-    const logProb = tf.sub(masked, tf.logSumExp(masked, 1, true));
-    const pos = tf.tensor2d(positiveWeights, [anchors, rows]);
+    // Self-similarities leave every sum by selection, not by a large offset: the anchor's own
+    // logit may overflow, and no finite offset stays below every logit a stable log-sum-exp
+    // handles. offDiagonal has 0 there, masked -Inf (exp gives 0, and 0 weights never meet it).
+    const self = new Uint8Array(anchors * rows);
+    const selfInf = new Float32Array(anchors * rows);
+    for (let a = 0; a < anchors; a++) {
+      self[a * rows + a] = 1;
+      selfInf[a * rows + a] = -Infinity;
+    }
+    const offDiagonal = tf.where(
+      tf.tensor2d(self, [anchors, rows], 'bool'),
+      tf.zeros([anchors, rows]),
+      logits,
+    );
+    // NaN or ±Inf features, or a logit beyond float32: a NaN loss and a NaN gradient.
+    const flag = nonFiniteFlag(features, offDiagonal);
+    const s = poisoned(offDiagonal, flag);
+    const masked = tf.add(s, tf.tensor2d(selfInf, [anchors, rows]));
+    const logZ = tf.logSumExp(masked, 1);
     const safeCounts = tf.tensor1d(counts.map((c) => (c > 0 ? c : 1)));
     let perAnchor: tf.Tensor;
     if (variant === 'out') {
-      perAnchor = tf.neg(tf.div(tf.sum(tf.mul(pos, logProb), 1), safeCounts));
+      // -(1/|P|) Σ_p w_p log softmax(s)_p = log Z - Σ_p w_p s_p / |P|.
+      const pos = tf.tensor2d(positiveWeights, [anchors, rows]);
+      perAnchor = tf.sub(logZ, tf.div(tf.sum(tf.mul(pos, s), 1), safeCounts));
     } else {
-      // -log( (1/|P|) Σ_p w_p exp(logProb_p) ), via a log-sum-exp over positives only.
-      const posLog = tf.add(logProb, tf.log(tf.maximum(pos, 1e-30)));
-      const lse = tf.logSumExp(
-        tf.sub(
-          posLog,
-          tf.tensor2d(
-            positiveWeights.map((p) => (p > 0 ? 0 : MASKED)),
-            [anchors, rows],
-          ),
-        ),
-        1,
-      );
-      perAnchor = tf.neg(tf.sub(lse, tf.log(safeCounts)));
+      // -log((1/|P|) Σ_p w_p softmax(s)_p) = log Z - log Σ_p exp(s_p + log w_p) + log |P|, the
+      // middle term a log-sum-exp over the positives alone: log w is -Inf elsewhere (the anchor
+      // itself included), and 0 in rows without positives (their loss is dropped; this keeps
+      // their log-sum-exp and its gradient finite).
+      const logWeights = new Float32Array(anchors * rows);
+      for (let a = 0; a < anchors; a++)
+        for (let r = 0; r < rows; r++) {
+          const w = positiveWeights[a * rows + r]!;
+          logWeights[a * rows + r] = w > 0 ? Math.log(w) : counts[a]! > 0 ? -Infinity : 0;
+        }
+      const positiveLogits = tf.add(s, tf.tensor2d(logWeights, [anchors, rows]));
+      perAnchor = tf.add(tf.sub(logZ, tf.logSumExp(positiveLogits, 1)), tf.log(safeCounts));
     }
     const keep = tf.tensor1d(counts.map((c) => (c > 0 ? 1 : 0)));
     const total = tf.sum(tf.mul(perAnchor, keep));
-    return tf.mul(tf.div(total, included), scale) as tf.Scalar;
+    return tf.add(tf.mul(tf.div(total, included), scale), flag) as tf.Scalar;
   });
 }
 
@@ -420,7 +445,10 @@ export interface SimclrOptions {
   implementation?: 'auto' | 'fused' | 'composed';
 }
 
-/** SimCLR's NT-Xent: `supConLoss(features, null, options)` (positives: other views of the same image). */
+/**
+ * SimCLR's NT-Xent: `supConLoss(features, null, options)` (positives: other views of the same
+ * image). NaN, with an all-NaN gradient, for NaN or ±Inf features (see {@link supConLoss}).
+ */
 export function simclrLoss(features: tf.Tensor3D, options: SimclrOptions = {}): tf.Scalar {
   assertRank(features, 3, 'simclrLoss', 'features', '[batch, views, dim]');
   assert(

@@ -102,6 +102,77 @@ describe('WebAssembly SIMD row kernel', () => {
     );
   });
 
+  it('a row with a NaN, +Inf or -Inf logit, or one beyond float32, gets loss NaN and an all-NaN gradient row; the other rows are untouched', () => {
+    let seed = 200;
+    for (const variant of ['out', 'in'] as const)
+      for (const [batch, views, one] of [
+        [5, 2, false],
+        [9, 1, false],
+        [6, 3, true],
+      ] as const)
+        for (const bad of [NaN, Infinity, -Infinity, 'overflow'] as const) {
+          const p = problem(seed++, batch, views, one, false, variant);
+          const rows = batch * views;
+          // Anchor 2, column 4 (never its own entry; a positive or not, depending on the labels).
+          const row = 2;
+          const col = 4;
+          // 'overflow': a finite dot product whose logit d / T (T = 0.1) is beyond float32.
+          p.dots[row * rows + col] = bad === 'overflow' ? 1e38 : bad;
+          const clean = problem(seed - 1, batch, views, one, false, variant);
+          const expected = fusedSupConRows({ ...clean, dots: clean.dots.slice() });
+          // The kernel's rows come scaled by each anchor's coefficient (not symmetrised here).
+          const scaled = expected.grad.slice();
+          scaleRows(scaled, p.coefficient, rows);
+          for (const engine of ['kernel', 'js'] as const) {
+            const want = engine === 'kernel' ? scaled : expected.grad;
+            let losses: Float64Array;
+            let grad: Float32Array;
+            if (engine === 'kernel') {
+              const input = { ...p };
+              kernel!.prepare(input).set(p.dots);
+              const got = kernel!.run(input, false);
+              losses = lossesFromStats(got.stats, p.anchors, variant);
+              grad = got.grad.slice();
+            } else {
+              const got = fusedSupConRows({ ...p, dots: p.dots.slice() });
+              losses = got.loss;
+              grad = got.grad;
+            }
+            for (let i = 0; i < p.anchors; i++) {
+              const rowGrad = Array.from(grad.subarray(i * rows, (i + 1) * rows));
+              if (i === row) {
+                expect(losses[i]).toBeNaN();
+                expect(rowGrad.every(Number.isNaN)).toBe(true);
+              } else {
+                expect(losses[i]).toBeCloseTo(expected.loss[i]!, 4);
+                rowGrad.forEach((g, r) =>
+                  expect(Math.abs(g - want[i * rows + r]!)).toBeLessThan(
+                    1e-5 * Math.max(1, Math.abs(want[i * rows + r]!)),
+                  ),
+                );
+              }
+            }
+          }
+        }
+  });
+
+  it("an anchor's own entry may be anything (NaN, ±Inf): it is not part of its loss", () => {
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      const p = problem(300, 8, 2, false, false, 'out');
+      const rows = 16;
+      const expected = reference(p);
+      for (let i = 0; i < rows; i++) p.dots[i * rows + i] = bad;
+      kernel!.prepare(p).set(p.dots);
+      const got = kernel!.run(p, true);
+      lossesFromStats(got.stats, p.anchors, 'out').forEach((l, i) =>
+        expect(l).toBeCloseTo(expected.loss[i]!, 4),
+      );
+      expect(got.grad.every(Number.isFinite)).toBe(true);
+      const js = fusedSupConRows({ ...p, dots: p.dots.slice() });
+      js.loss.forEach((l, i) => expect(l).toBeCloseTo(expected.loss[i]!, 10));
+    }
+  });
+
   it('symmetrize equals g + gᵀ for sizes that are and are not multiples of 4', () => {
     for (const n of [1, 3, 4, 7, 64, 130]) {
       const rng = createRng(n);
@@ -150,6 +221,21 @@ describe('WebAssembly SIMD row kernel', () => {
         const b = run('composed');
         expect(a.v).toBeCloseTo(b.v, 5);
         a.g.forEach((x, i) => expect(x).toBeCloseTo(b.g[i], 5));
+        // Non-finite features: NaN, and an all-NaN gradient, here too.
+        for (const bad of [NaN, Infinity, -Infinity]) {
+          const values = f.dataSync().slice();
+          values[5] = bad;
+          const g = tf.tensor3d(values, f.shape);
+          const before = tf.memory().numTensors;
+          const { value, grad } = tf.valueAndGrad((x: tf.Tensor) =>
+            supConLoss(x as tf.Tensor3D, labels, { variant, implementation: 'fused' }),
+          )(g);
+          expect(value.dataSync()[0]).toBeNaN();
+          expect(Array.from(grad.dataSync()).every(Number.isNaN)).toBe(true);
+          tf.dispose([value, grad]);
+          expect(tf.memory().numTensors).toBe(before);
+          g.dispose();
+        }
       }
       tf.dispose([f, labels]);
     } finally {

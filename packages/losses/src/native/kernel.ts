@@ -34,7 +34,10 @@ export interface RowsInput extends Omit<FusedProblem, 'dots'> {
   coefficient: Float64Array;
 }
 
-/** Per anchor: max, Z, W, then 'out': Σ w s; 'in': posMax, posZ (see the C source). */
+/**
+ * Per anchor: max, Z, W, then 'out': Σ w s; 'in': posMax, posZ (see the C source). Z is NaN (and
+ * the row's gradient all NaN) where one of the row's logits is NaN or ±Inf.
+ */
 export const STATS_PER_ROW = 5;
 
 /** The instantiated kernel with its memory; buffers stay valid until the next `prepare`. */
