@@ -383,6 +383,8 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions): Ru
       if (checkpointDir) {
         saved = ((await readCheckpointState(checkpointDir)) ?? {}) as typeof saved;
         if (!saved?.runner) throw new Error(`runner: ${checkpointDir} holds no runner state: it was not written by a runner`);
+        // The checkpoint resumed from is the last good one, also for a file-system error before it is loaded.
+        lastCheckpoint = checkpointDir;
       } else if (options.resume) {
         logger.info(`no checkpoint in ${runDir}: starting afresh`);
       }

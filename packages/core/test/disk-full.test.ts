@@ -159,6 +159,16 @@ describe('a run on a small tmpfs', () => {
       expect(remounted).toBe(true);
       // A read-only file system refuses mkdir of the temporary folder, so the error names the checkpoint folder.
       await expectIntactAfter(dir, error, 'EROFS');
+      // Resuming while it is still read-only fails too, naming the checkpoint it would resume from; nothing changes.
+      const before = readdirSync(path.join(dir, 'checkpoints')).sort();
+      const again = await createRunner(config(), { registry: createRegistry(), task: new LinearTask(), outDir: dir, logger: quiet, resume: true })
+        .run()
+        .then(() => undefined, (e: unknown) => e);
+      expect(again).toBeInstanceOf(SupconFileError);
+      expect((again as SupconFileError).code).toBe('EROFS');
+      expect((again as SupconFileError).lastCheckpoint).toBe(path.join(dir, 'checkpoints', 'epoch-0002'));
+      expect((again as Error).message).toContain(`The last good checkpoint is ${path.join(dir, 'checkpoints', 'epoch-0002')}`);
+      expect(readdirSync(path.join(dir, 'checkpoints')).sort()).toEqual(before);
     } finally {
       if (remounted) sh('mount', ['-o', 'remount,rw', mountPoint]);
     }

@@ -416,6 +416,20 @@ describe('file-system errors during a run', () => {
     expect(error.lastCheckpoint).toBeUndefined();
   });
 
+  it('EROFS on resume, before the checkpoint is loaded, names the checkpoint it resumes from', async () => {
+    const dir = newDir();
+    await run(dir, config({}, { epochs: 2 })).done;
+    const before = snapshot(dir);
+    failOpen((f) => f.endsWith('metrics.jsonl'), 'EROFS');
+    const error = (await errorOf(run(dir, config({}, { epochs: 3 }), { resume: true }).done)) as SupconFileError;
+    expect(error).toBeInstanceOf(SupconFileError);
+    expect(error.message).toContain(`${path.join(dir, 'metrics.jsonl')} failed: the file system is read-only`);
+    expect(error.lastCheckpoint).toBe(path.join(dir, 'checkpoints', 'epoch-0002'));
+    // only the stale summary.json went (removed before the log is cut); checkpoints and log are as they were
+    const { 'summary.json': _gone, ...rest } = before;
+    expect(snapshot(dir)).toEqual(rest);
+  });
+
   it('a failed append is cut back off, so the log still ends with a whole line', async () => {
     const dir = newDir();
     mkdirSync(dir);
