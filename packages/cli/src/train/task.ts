@@ -17,7 +17,7 @@ import path from 'node:path';
 import { RUN_FILE, writeFileAtomic } from '@supcon/core';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { applySchedule } from '@supcon/core';
+import { SupconConfigError, applySchedule } from '@supcon/core';
 import type {
   AugmentationPart,
   EvalInput,
@@ -34,6 +34,7 @@ import type {
 import { wasmThreadsInUse } from '@supcon/backends';
 import { batchToTensor } from '@supcon/data';
 import { pca2d } from './pca';
+import { assertTrainable, configIssues } from './preflight';
 
 export type Stage = 'supcon' | 'simclr' | 'ce';
 
@@ -104,13 +105,17 @@ export function createTrainingTask(options: TrainingTaskOptions = {}): TrainingT
 
     async setup(context: RunnerContext) {
       const { config } = context;
-      for (const slot of ['data', 'loss', 'backbone', 'augment', 'optimizer'] as const) {
-        if (!config[slot]) throw new Error(`supcon train: config.${slot} is missing (the CLI fills a default for every part but data and loss)`);
+      const missing = configIssues(config);
+      if (missing.length) throw new SupconConfigError(missing);
+      for (const slot of ['backbone', 'augment', 'optimizer'] as const) {
+        if (!config[slot]) throw new SupconConfigError([{ path: slot, message: 'required (the CLI fills a default for every part but data and loss)' }]);
       }
       const dataset = await context.build('dataset', config.data!, 'data');
       [train, test] = await Promise.all([dataset.load('train'), dataset.load('test')]);
       loss = await context.build('loss', config.loss!, 'loss');
       stage = stageOf(loss);
+      // Refuse a run that cannot train (no steps, no positives, too few classes) before it starts.
+      assertTrainable({ config, labels: train.labels, loss, sampler: context.sampler });
       views = stage === 'ce' ? 1 : config.train.views;
       if (stage !== 'ce' && views < 1) throw new Error(`train.views: expected at least 1 view, got ${views}`);
       const numClasses = train.classes.length;
