@@ -40,7 +40,8 @@ async function main(): Promise<void> {
   time(`kNN k=200 ${nTest} x ${nTrain} x ${dim}`, () => evaluateKnn(xtr, ytr, xte, yte), nTest, 'query');
   time(`retrieval leave-one-out ${nTest} x ${dim}`, () => retrievalMetrics(xte, yte), nTest, 'query');
   time(`k-means+NMI ${nTest} x ${dim}, 3 restarts`, () => clusteringNmi(xte, yte, createRng(1)), nTest, 'point');
-  time(`linear probe ${nTrain} x ${dim}, 10 epochs`, () => evaluateLinearProbe(xtr, ytr, xte, yte, createRng(2), { epochs: 10 }), nTrain * 10, 'sample');
+  time(`linear probe sgd ${nTrain} x ${dim}, 10 epochs`, () => evaluateLinearProbe(xtr, ytr, xte, yte, createRng(2), { solver: 'sgd', epochs: 10 }), nTrain * 10, 'sample');
+  time(`linear probe lbfgs ${nTrain} x ${dim} (default)`, () => evaluateLinearProbe(xtr, ytr, xte, yte, createRng(2)), nTrain, 'sample');
   tf.dispose([xtr, xte]);
 }
 

@@ -6,23 +6,62 @@ import { clusteringNmi } from './clustering';
 import { CORRUPTIONS, corruptImages, type CorruptionName } from './corruptions';
 import { evaluateKnn } from './knn';
 import { computeMce, extractCorruptionErrors, type CorruptionErrors } from './mce';
-import { evaluateLinearProbe, probeScores, trainLinearProbe, type LinearProbeOptions } from './probe';
+import { evaluateLinearProbe, LINEAR_PROBE_SOLVER_OPTIONS, probeScores, resolveLinearProbeSolver, trainLinearProbe, type LinearProbeOptions } from './probe';
 import { retrievalMetrics } from './retrieval';
 import { topKAccuracy } from './metrics';
 
-/** Options of the `linear-probe` evaluator (and of the probe inside `corruption`). */
-export const linearProbeSchema = z.object({
-  epochs: z.number().int().positive().default(30),
-  batchSize: z.number().int().positive().default(256),
-  learningRate: z.number().positive().optional(),
-  weightDecay: z.number().nonnegative().default(0),
-  optimizer: z.enum(['sgd', 'adam']).default('sgd'),
-  momentum: z.number().min(0).max(1).default(0.9),
-  schedule: z.enum(['cosine', 'step', 'constant']).default('cosine'),
-  milestones: z.array(z.number().min(0).max(1)).default([0.6, 0.8]),
-  gamma: z.number().positive().default(0.1),
-  normalize: z.enum(['none', 'l2', 'standardize']).default('l2'),
-});
+/**
+ * Options of the `linear-probe` evaluator (and of the probe inside `corruption`); see
+ * `LinearProbeOptions`. Default: `solver: 'lbfgs'` — scikit-learn's `LogisticRegression`
+ * (C 1, tol 1e-4) on standardised features, run to convergence (at most 2000 iterations).
+ * `solver: 'sgd'` is the SupContrast minibatch protocol (epochs 30, batchSize 256, lr 0.1,
+ * momentum 0.9, cosine, l2-normalised features). Without `solver`, a config that sets sgd
+ * options only (`{ epochs: 30 }`, or a config.json resolved by an earlier version) keeps its
+ * SGD meaning, with a warning. Options of the solver not chosen are rejected; those left out
+ * take `trainLinearProbe`'s defaults.
+ */
+export const linearProbeSchema = z
+  .object({
+    /** 'lbfgs' (default) or 'sgd'. */
+    solver: z.enum(['lbfgs', 'sgd']).optional(),
+    /** Default 'standardize' (lbfgs) / 'l2' (sgd). */
+    normalize: z.enum(['none', 'l2', 'standardize']).optional(),
+    // lbfgs
+    C: z.number().positive().optional(),
+    tol: z.number().nonnegative().optional(),
+    ftol: z.number().nonnegative().optional(),
+    maxIterations: z.number().int().positive().optional(),
+    memory: z.number().int().positive().optional(),
+    // sgd
+    epochs: z.number().int().positive().optional(),
+    batchSize: z.number().int().positive().optional(),
+    learningRate: z.number().positive().optional(),
+    weightDecay: z.number().nonnegative().optional(),
+    optimizer: z.enum(['sgd', 'adam']).optional(),
+    momentum: z.number().min(0).max(1).optional(),
+    schedule: z.enum(['cosine', 'step', 'constant']).optional(),
+    milestones: z.array(z.number().min(0).max(1)).optional(),
+    gamma: z.number().positive().optional(),
+  })
+  .superRefine((cfg, ctx) => {
+    const given = (solver: 'lbfgs' | 'sgd'): string[] =>
+      LINEAR_PROBE_SOLVER_OPTIONS[solver].filter((key) => (cfg as Record<string, unknown>)[key] !== undefined);
+    if (cfg.solver === undefined) {
+      const [lbfgs, sgd] = [given('lbfgs'), given('sgd')];
+      if (lbfgs.length > 0 && sgd.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['solver'],
+          message: `options ${lbfgs.join(', ')} are for solver 'lbfgs' and ${sgd.join(', ')} for 'sgd': set solver and drop the other's`,
+        });
+      }
+      return;
+    }
+    const other = cfg.solver === 'lbfgs' ? 'sgd' : 'lbfgs';
+    for (const key of given(other)) {
+      ctx.addIssue({ code: 'custom', path: [key], message: `applies to solver '${other}' only (solver is '${cfg.solver}'): drop it or set solver: '${other}'` });
+    }
+  });
 export type LinearProbeConfig = z.infer<typeof linearProbeSchema>;
 
 export const knnSchema = z.object({
@@ -59,18 +98,40 @@ const classCount = (...labels: ArrayLike<number>[]): number => {
   return m + 1;
 };
 
-function probeOptions(cfg: LinearProbeConfig, numClasses: number): LinearProbeOptions {
-  return { ...cfg, numClasses, learningRate: cfg.learningRate };
+/** Warns when sgd options without `solver` select the SGD probe (the default is now L-BFGS). */
+function warnInferredSgd(logger: EvalInput['logger'], who: string, cfg: LinearProbeConfig): void {
+  if (cfg.solver === undefined && resolveLinearProbeSolver(cfg) === 'sgd') {
+    logger.warn(`${who}: sgd options without 'solver' select the SGD probe as before; the default is now solver 'lbfgs' (sklearn's LogisticRegression): set solver: 'sgd' to keep SGD, or drop the sgd options`);
+  }
 }
 
-/** `linear-probe`: top1/top5 (fractions), perClassAccuracy, confusionMatrix, predictions. */
+/** Warns when an L-BFGS probe stopped before its tolerance (the figures may be those of an underfit probe). */
+function warnUnconverged(logger: EvalInput['logger'], who: string, r: { solver: string; converged: boolean; iterations: number; stopReason: string }): void {
+  if (r.solver === 'lbfgs' && !r.converged) {
+    logger.warn(`${who}: L-BFGS stopped after ${r.iterations} iterations without converging (${r.stopReason}); raise maxIterations or tol`);
+  }
+}
+
+function probeOptions(cfg: LinearProbeConfig, numClasses: number): LinearProbeOptions {
+  const options: LinearProbeOptions = { numClasses };
+  for (const [key, value] of Object.entries(cfg)) if (value !== undefined) (options as Record<string, unknown>)[key] = value;
+  return options;
+}
+
+/**
+ * `linear-probe`: top1/top5 (fractions), trainTop1, perClassAccuracy, confusionMatrix,
+ * predictions, finalLoss, solver, iterations, converged (1 or 0: results hold no booleans),
+ * stopReason and, for lbfgs, objective.
+ */
 export function createLinearProbeEvaluator(cfg: LinearProbeConfig): EvaluatorPart {
   return {
     key: 'linearProbe',
     evaluate(input: EvalInput): Promise<EvalResult> {
       const c = Math.max(input.train.classes.length, classCount(input.train.labels, input.test.labels));
       const r = evaluateLinearProbe(input.trainFeatures, input.train.labels, input.testFeatures, input.test.labels, input.rng.fork('linear-probe'), probeOptions(cfg, c));
-      return Promise.resolve({ ...r });
+      warnInferredSgd(input.logger, 'linear-probe', cfg);
+      warnUnconverged(input.logger, 'linear-probe', r);
+      return Promise.resolve({ ...r, converged: r.converged ? 1 : 0 });
     },
   };
 }
@@ -139,6 +200,8 @@ export function createCorruptionEvaluator(cfg: z.infer<typeof corruptionSchema>)
       const labels = Array.from(test.labels.subarray(0, n));
       const baseline = cfg.baseline === undefined ? undefined : await loadBaseline(cfg.baseline);
       const probe = trainLinearProbe(input.trainFeatures, input.train.labels, input.rng.fork('corruption-probe'), probeOptions(cfg.probe, c));
+      warnInferredSgd(input.logger, 'corruption probe', cfg.probe);
+      warnUnconverged(input.logger, 'corruption probe', probe);
       const errorOf = (data: Uint8Array): number => {
         const scores = new Float32Array(n * c);
         for (let s = 0; s < n; s += cfg.batchSize) {

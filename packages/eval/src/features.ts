@@ -9,7 +9,7 @@ export interface FeatureTransform {
   readonly mode: FeatureNormalization;
   /** `[dim]` means (standardize only). */
   readonly mean?: Float32Array;
-  /** `[dim]` standard deviations, floored at 1e-6 (standardize only). */
+  /** `[dim]` population standard deviations, 1 for a constant dimension (standardize only). */
   readonly std?: Float32Array;
 }
 
@@ -40,7 +40,8 @@ export function checkFeatures(features: Tensor2D, name: string, n?: number): voi
 
 /**
  * Fits a feature transform on training features `[n, dim]` (float32). `standardize` stores the
- * per-dimension mean and std; `l2` and `none` need no statistics.
+ * per-dimension mean and population std (scikit-learn's `StandardScaler`: two-pass float64
+ * moments, and std 1 for a constant dimension); `l2` and `none` need no statistics.
  */
 export function fitFeatureTransform(features: Tensor2D, mode: FeatureNormalization): FeatureTransform {
   if (mode !== 'standardize') return { mode };
@@ -49,18 +50,24 @@ export function fitFeatureTransform(features: Tensor2D, mode: FeatureNormalizati
   const mean = new Float64Array(d);
   const sq = new Float64Array(d);
   for (let i = 0; i < n; i++) {
+    for (let j = 0; j < d; j++) mean[j] = (mean[j] as number) + (data[i * d + j] as number);
+  }
+  for (let j = 0; j < d; j++) mean[j] = (mean[j] as number) / Math.max(n, 1);
+  for (let i = 0; i < n; i++) {
     for (let j = 0; j < d; j++) {
-      const v = data[i * d + j] as number;
-      mean[j] = (mean[j] as number) + v;
+      const v = (data[i * d + j] as number) - (mean[j] as number);
       sq[j] = (sq[j] as number) + v * v;
     }
   }
   const m = new Float32Array(d);
   const s = new Float32Array(d);
+  const eps = Number.EPSILON;
   for (let j = 0; j < d; j++) {
-    const mu = (mean[j] as number) / Math.max(n, 1);
+    const mu = mean[j] as number;
+    const v = (sq[j] as number) / Math.max(n, 1);
     m[j] = mu;
-    s[j] = Math.max(Math.sqrt(Math.max((sq[j] as number) / Math.max(n, 1) - mu * mu, 0)), 1e-6);
+    // sklearn's _is_constant_feature: the variance is within float64 rounding of 0
+    s[j] = v <= n * eps * v + (n * mu * eps) ** 2 ? 1 : Math.sqrt(v);
   }
   return { mode, mean: m, std: s };
 }

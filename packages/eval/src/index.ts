@@ -15,6 +15,10 @@ import {
 export * from './features';
 export * from './metrics';
 export * from './probe';
+export { minimizeLbfgs, DEFAULT_FTOL } from './lbfgs';
+export type { LbfgsOptions, LbfgsProblem, LbfgsResult, LbfgsStopReason, LinePoint, ValueAndGradient } from './lbfgs';
+export { multinomialObjective } from './multinomial';
+export type { MultinomialObjective } from './multinomial';
 export * from './knn';
 export * from './retrieval';
 export * from './clustering';

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createRegistry, createRng, type EvalInput, type EvaluatorPart, type ImageDataset } from '@supcon/core';
-import { computeMce, evalPlugin } from '../src';
+import { computeMce, corruptionSchema, evalPlugin, linearProbeSchema } from '../src';
 import { useCpu } from './helpers';
 
 beforeAll(useCpu);
@@ -57,13 +57,32 @@ describe('evalPlugin', () => {
     expect([...registry.list('evaluator')].sort()).toEqual(['clustering', 'corruption', 'knn', 'linear-probe', 'retrieval']);
     await expect(build({ type: 'knn', k: -1 })).rejects.toThrow(/k/);
     await expect(build({ type: 'corruption', corruptions: ['rain'] })).rejects.toThrow(/corruptions/);
+    // options of the other solver are errors, named by path
+    await expect(build({ type: 'linear-probe', solver: 'lbfgs', epochs: 5 })).rejects.toThrow(/epochs: applies to solver 'sgd' only \(solver is 'lbfgs'\)/);
+    await expect(build({ type: 'linear-probe', solver: 'sgd', C: 2 })).rejects.toThrow(/C: applies to solver 'lbfgs' only/);
+    await expect(build({ type: 'linear-probe', C: 2, epochs: 5 })).rejects.toThrow(/solver: options C are for solver 'lbfgs' and epochs for 'sgd'/);
+    await expect(build({ type: 'corruption', probe: { C: -1 } })).rejects.toThrow(/probe\.C/);
+  });
+
+  it('linear-probe and corruption probe default to lbfgs (schema defaults)', () => {
+    // no sgd defaults are filled in any more: left out, every option takes trainLinearProbe's (lbfgs) default
+    expect(linearProbeSchema.parse({})).toEqual({});
+    expect(corruptionSchema.parse({}).probe).toEqual({});
+    expect(linearProbeSchema.parse({ solver: 'sgd', epochs: 3 })).toEqual({ solver: 'sgd', epochs: 3 });
   });
 
   it('linear-probe, knn, retrieval and clustering on separable features', async () => {
     const input = evalInput();
     const before = tf.memory().numTensors;
-    const probe = await (await build({ type: 'linear-probe', epochs: 50, batchSize: 8, learningRate: 1, normalize: 'none' })).evaluate(input);
-    expect(probe.top1).toBe(1);
+    const probe = await (await build({ type: 'linear-probe' })).evaluate(input);
+    expect(probe).toMatchObject({ top1: 1, solver: 'lbfgs', converged: 1 });
+    expect(typeof probe.iterations).toBe('number');
+    // a config written for the earlier SGD-only probe (no solver) still means SGD, with a warning
+    const warnings: string[] = [];
+    const sgdInput = { ...input, logger: { info: () => undefined, warn: (m: string) => void warnings.push(m) } };
+    const sgd = await (await build({ type: 'linear-probe', epochs: 50, batchSize: 8, learningRate: 1, normalize: 'none' })).evaluate(sgdInput);
+    expect(warnings).toEqual([expect.stringMatching(/sgd options without 'solver' select the SGD probe as before/)]);
+    expect(sgd).toMatchObject({ top1: 1, solver: 'sgd', converged: 0, stopReason: 'epochs', iterations: 50 * 5 });
     expect(probe.confusionMatrix).toEqual([
       [10, 0],
       [0, 10],
@@ -81,8 +100,7 @@ describe('evalPlugin', () => {
 
   it('corruption: errors per severity, mean error, and mCE against a baseline (record or summary.json)', async () => {
     const input = evalInput();
-    const probe = { epochs: 50, batchSize: 8, learningRate: 1, normalize: 'none' };
-    const base = { type: 'corruption', corruptions: ['brightness', 'contrast'], severities: [1, 5], probe };
+    const base = { type: 'corruption', corruptions: ['brightness', 'contrast'], severities: [1, 5] }; // default (lbfgs) probe
     const before = tf.memory().numTensors;
     const r = await (await build(base)).evaluate(input);
     expect(tf.memory().numTensors).toBe(before);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { createRng } from '@supcon/core';
-import { evaluateKnn, evaluateLinearProbe, knnScores, scheduledLearningRate, trainLinearProbe } from '../src';
+import { evaluateKnn, evaluateLinearProbe, fitFeatureTransform, knnScores, scheduledLearningRate, trainLinearProbe } from '../src';
 import { clusters, useCpu } from './helpers';
 
 beforeAll(useCpu);
@@ -13,7 +13,7 @@ describe('linear probe', () => {
     const xtr = tf.tensor2d(train.x);
     const xte = tf.tensor2d(test.x);
     const before = tf.memory().numTensors;
-    const r = evaluateLinearProbe(xtr, train.y, xte, test.y, createRng(1), { epochs: 40, batchSize: 32, learningRate: 0.5 });
+    const r = evaluateLinearProbe(xtr, train.y, xte, test.y, createRng(1), { solver: 'sgd', epochs: 40, batchSize: 32, learningRate: 0.5 });
     expect(tf.memory().numTensors).toBe(before);
     expect(r.top1).toBeGreaterThanOrEqual(0.98);
     expect(r.top5).toBe(1);
@@ -32,6 +32,7 @@ describe('linear probe', () => {
     const xtr = tf.tensor2d(train.x);
     const xte = tf.tensor2d(test.x);
     const r = evaluateLinearProbe(xtr, train.y, xte, test.y, createRng(2), {
+      solver: 'sgd',
       optimizer: 'adam',
       learningRate: 0.05,
       schedule: 'step',
@@ -52,7 +53,7 @@ describe('linear probe', () => {
       [0, 1],
     ]);
     const y = [0, 1, 1];
-    const probe = trainLinearProbe(x, y, createRng(0), { epochs: 1, batchSize: 3, learningRate: 0.3, schedule: 'constant', normalize: 'none' });
+    const probe = trainLinearProbe(x, y, createRng(0), { epochs: 1, batchSize: 3, learningRate: 0.3, schedule: 'constant', normalize: 'none' }); // sgd options alone select sgd
     const xs = [
       [1, 2],
       [3, -1],
@@ -78,11 +79,80 @@ describe('linear probe', () => {
   it('is deterministic under the seed', () => {
     const xtr = tf.tensor2d(train.x);
     const a = trainLinearProbe(xtr, train.y, createRng(5), { epochs: 3, batchSize: 16 });
-    const b = trainLinearProbe(xtr, train.y, createRng(5), { epochs: 3, batchSize: 16 });
+    const b = trainLinearProbe(xtr, train.y, createRng(5), { solver: 'sgd', epochs: 3, batchSize: 16 });
+    expect(a).toMatchObject({ solver: 'sgd', iterations: 3 * 10, converged: false, stopReason: 'epochs' });
+    expect(a.objective).toBeUndefined();
     expect(a.weights.arraySync()).toEqual(b.weights.arraySync());
     tf.dispose([xtr]);
     a.dispose();
     b.dispose();
+  });
+
+  it('default (lbfgs, standardised): converges, separates the classes, deterministic, no leaks', () => {
+    const xtr = tf.tensor2d(train.x);
+    const xte = tf.tensor2d(test.x);
+    const before = tf.memory().numTensors;
+    const r = evaluateLinearProbe(xtr, train.y, xte, test.y, createRng(1));
+    expect(tf.memory().numTensors).toBe(before);
+    expect(r).toMatchObject({ solver: 'lbfgs', converged: true, trainTop1: 1 });
+    expect(['gradient', 'loss']).toContain(r.stopReason);
+    expect(r.top1).toBeGreaterThanOrEqual(0.98);
+    expect(r.iterations).toBeGreaterThan(0);
+    // the objective includes the penalty; finalLoss is the mean cross-entropy alone
+    expect(r.objective).toBeGreaterThan(r.finalLoss * train.y.length);
+    const a = trainLinearProbe(xtr, train.y, createRng(1));
+    const b = trainLinearProbe(xtr, train.y, createRng(99)); // rng unused by lbfgs
+    expect(a.weights.arraySync()).toEqual(b.weights.arraySync());
+    expect(a.transform.mode).toBe('standardize');
+    // the objective decreases monotonically and ends at the reported value
+    a.lossHistory.slice(1).forEach((f, i) => expect(f).toBeLessThanOrEqual(a.lossHistory[i] as number));
+    expect(a.objective).toBeCloseTo(a.lossHistory[a.lossHistory.length - 1] as number, 3);
+    a.dispose();
+    b.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([xtr, xte]);
+  });
+
+  it('lbfgs: a smaller C means smaller weights; maxIterations caps and reports non-convergence', () => {
+    const xtr = tf.tensor2d(train.x);
+    const norm = (p: ReturnType<typeof trainLinearProbe>): number => Math.hypot(...(p.weights.dataSync() as Float32Array));
+    const strong = trainLinearProbe(xtr, train.y, createRng(0), { C: 0.01 });
+    const weak = trainLinearProbe(xtr, train.y, createRng(0), { C: 10 });
+    expect(norm(strong)).toBeLessThan(norm(weak));
+    const capped = trainLinearProbe(xtr, train.y, createRng(0), { maxIterations: 2, tol: 0, ftol: 0 });
+    expect(capped).toMatchObject({ iterations: 2, converged: false, stopReason: 'maxIterations' });
+    expect(capped.lossHistory).toHaveLength(3);
+    [strong, weak, capped].forEach((p) => p.dispose());
+    xtr.dispose();
+  });
+
+  it('standardize follows StandardScaler: population std, std 1 for a constant dimension', () => {
+    const x = tf.tensor2d([
+      [1, 5, 0],
+      [3, 5, 0],
+      [5, 5, 0],
+    ]);
+    const t = fitFeatureTransform(x, 'standardize');
+    expect(Array.from(t.mean ?? [])).toEqual([3, 5, 0]);
+    expect(Array.from(t.std ?? [])).toEqual([Math.fround(Math.sqrt(8 / 3)), 1, 1]);
+    x.dispose();
+  });
+
+  it('rejects bad options naming the option, and options of the other solver', () => {
+    const x = tf.tensor2d([[1], [2]]);
+    const train = (o: Parameters<typeof trainLinearProbe>[3]): unknown => trainLinearProbe(x, [0, 1], createRng(0), o);
+    expect(() => train({ C: -1 })).toThrow('trainLinearProbe: options.C: expected a positive number, got -1');
+    expect(() => train({ maxIterations: 2.5 })).toThrow('trainLinearProbe: options.maxIterations: expected a positive integer, got 2.5');
+    expect(() => train({ tol: Number.NaN })).toThrow('options.tol: expected a number >= 0, got NaN');
+    expect(() => train({ solver: 'newton' as 'lbfgs' })).toThrow(`options.solver: expected 'lbfgs' or 'sgd', got "newton"`);
+    expect(() => train({ solver: 'lbfgs', epochs: 10 })).toThrow("options.epochs applies to solver 'sgd' only, and options.solver is 'lbfgs'");
+    expect(() => train({ solver: 'sgd', C: 2 })).toThrow("options.C applies to solver 'lbfgs' only, and options.solver is 'sgd'");
+    expect(() => train({ C: 2, tol: 1e-3, epochs: 10 })).toThrow("options C, tol are for solver 'lbfgs' and epochs for solver 'sgd': set options.solver");
+    expect(() => train({ solver: 'sgd', momentum: 2 })).toThrow('options.momentum: expected a number in [0, 1], got 2');
+    expect(() => train({ solver: 'sgd', schedule: 'linear' as 'step' })).toThrow(`options.schedule: expected one of "cosine", "step", "constant", got "linear"`);
+    expect(() => train({ solver: 'sgd', milestones: [0.5, 2] })).toThrow('options.milestones: expected an array of numbers in [0, 1], got [0.5, 2]');
+    expect(() => evaluateLinearProbe(x, [0, 1], x, [0, 1], createRng(0), { C: 0 })).toThrow('evaluateLinearProbe: options.C: expected a positive number, got 0');
+    x.dispose();
   });
 
   it('schedules: cosine and step values by hand', () => {
