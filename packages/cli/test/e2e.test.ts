@@ -26,7 +26,7 @@ function config(name: string, loss: Record<string, unknown>, extra: Record<strin
       loss,
       optimizer: { type: 'sgd', learningRate: 0.05 },
       train: { epochs: 2, batchSize: 50, views: loss.type === 'cross-entropy' ? 1 : 2 },
-      eval: [{ type: 'linear-probe', epochs: 10 }, { type: 'knn', k: 10 }, { type: 'corruption', corruptions: ['gaussian-noise', 'contrast'], severities: [1, 5], maxImages: 100 }],
+      eval: [{ type: 'linear-probe' }, { type: 'knn', k: 10 }, { type: 'corruption', corruptions: ['gaussian-noise', 'contrast'], severities: [1, 5], maxImages: 100 }],
       out: path.join(root, 'runs', name),
       ...extra,
     }),

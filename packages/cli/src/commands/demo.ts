@@ -21,7 +21,7 @@ export function demoConfigs(options: { epochs: number; out: string; backend: str
     sampler: { type: 'random', dropLast: true },
     schedule: { type: 'cosine', warmupEpochs: 0 },
     eval: [
-      { type: 'linear-probe', epochs: 30 },
+      { type: 'linear-probe' },
       { type: 'knn', k: 20 },
       { type: 'corruption', maxImages: 500, severities: [1, 3, 5] },
     ],
