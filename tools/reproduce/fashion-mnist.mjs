@@ -2,11 +2,12 @@
 /**
  * The Fashion-MNIST reproduction (README "Result"), in one command that can be run in parts:
  *
- *   npm run reproduce:fashion-mnist [-- --only supcon-out,ce] [--seeds 0,1,2] [--dry-run]
+ *   npm run reproduce:fashion-mnist [-- --only supcon-out,ce] [--seeds 0,1,2] [--runs DIR] [--dry-run]
  *
  * Runs examples/fashion-mnist-repro/{supcon-out,ce}.yaml with seeds 0, 1 and 2 and
  * {supcon-in,simclr}.yaml with seed 0, each into runs/fashion-mnist-repro/<loss>-seed<k>, one after
- * the other with the built CLI. A run with a summary.json is done and skipped; a run folder without
+ * the other with the built CLI (`--runs DIR` puts the run folders elsewhere, e.g. outside a clone
+ * that may be replaced). A run with a summary.json is done and skipped; a run folder without
  * one is resumed from its last checkpoint (`--resume`), so the set survives being stopped at any
  * point. The finished runs' summaries are copied to examples/fashion-mnist-repro/results/ (commit
  * them), and the comparison table over seeds is printed at the end (`supcon compare --group`).
@@ -21,7 +22,6 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const cli = path.join(root, 'packages/cli/dist/bin.js');
 const configsDir = path.join(root, 'examples/fashion-mnist-repro');
 const resultsDir = path.join(configsDir, 'results');
-const runsDir = path.join(root, 'runs/fashion-mnist-repro');
 
 /** Which configs run with which seeds (the issue's plan: three seeds for L_out and cross-entropy). */
 const PLAN = [
@@ -39,6 +39,7 @@ function option(name) {
   return value;
 }
 
+const runsDir = path.resolve(option('runs') ?? path.join(root, 'runs/fashion-mnist-repro'));
 const only = option('only')?.split(',');
 const seedsOverride = option('seeds')?.split(',').map(Number);
 const dryRun = process.argv.includes('--dry-run');
