@@ -38,9 +38,11 @@ const END_OF_RUN_FILES: readonly string[] = [RUN_FILE.summary, RUN_FILE.embeddin
 /**
  * Keys of config.json that may differ when a run resumes, as they do not change what is computed:
  * where it is written, how many threads compute it (bitwise the same), its label, how often
- * mid-epoch checkpoints are taken. (`train.epochs` may also grow.)
+ * mid-epoch checkpoints are taken, and the evaluators, which run on the trained encoder after the
+ * last epoch and so cannot change the weights (the summary then holds the new evaluators' results,
+ * as `supcon eval` would write). (`train.epochs` may also grow.)
  */
-export const RESUME_MAY_CHANGE: readonly string[] = ['out', 'threads', 'name', 'checkpoint', '$schema'];
+export const RESUME_MAY_CHANGE: readonly string[] = ['out', 'threads', 'name', 'checkpoint', 'eval', '$schema'];
 
 /** A name in the run folder that a run wrote: one of `RUN_FILES`, or a temporary twin of one. */
 export function isRunFile(name: string): boolean {

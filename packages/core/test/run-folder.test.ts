@@ -271,11 +271,14 @@ describe('resume', () => {
     ]);
   });
 
-  it('may extend train.epochs and change out, threads and name; it removes the stale end-of-run files', async () => {
+  it('may extend train.epochs and change out, threads, name and the evaluators; it removes the stale end-of-run files', async () => {
     const dir = newDir();
     await run(dir).done;
     writeFileSync(path.join(dir, 'report.html'), '<html>3 epochs</html>');
     writeFileSync(path.join(dir, 'embedding-map.json'), '{"points":[]}');
+    // The run was evaluated differently: evaluators run after training, so they may change.
+    const saved = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...saved, eval: [{ type: 'knn', k: 20 }] }));
     const resumed = run(dir, config({ threads: 2, name: 'lin-longer', out: 'elsewhere' }, { epochs: 5 }), { resume: true });
     const summary = await resumed.done;
     expect(summary.resumedFrom).toBe(path.join(dir, 'checkpoints', 'epoch-0003'));
