@@ -8,7 +8,7 @@
  * every machine. SUPCON_FAULTS_DISK=inject skips the tmpfs cases. See disk-scenario.mjs.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { TINY, baselineRun, checkpointDifferences, pool, stableSummary, writeConfig } from './harness';
@@ -37,9 +37,13 @@ function namespacePrefix(): string[] | undefined {
   if (process.env.SUPCON_FAULTS_DISK === 'inject' || process.platform !== 'linux') return undefined;
   const dir = mkdtempSync(path.join(tmpdir(), 'supcon-faults-probe-'));
   const probe = (args: string[]) => spawnSync('unshare', [...args, 'mount', '-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir], { stdio: 'ignore' }).status === 0;
-  if (probe(['-r', '-m'])) return ['unshare', '-r', '-m'];
-  if (process.getuid?.() === 0 && probe(['-m'])) return ['unshare', '-m'];
-  return undefined;
+  try {
+    if (probe(['-r', '-m'])) return ['unshare', '-r', '-m'];
+    if (process.getuid?.() === 0 && probe(['-m'])) return ['unshare', '-m'];
+    return undefined;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 const prefix = namespacePrefix();
@@ -82,6 +86,11 @@ beforeAll(async () => {
   );
   console.log(`disk faults: ${cases.length} scenarios (${prefix ? `tmpfs via ${prefix.join(' ')} and injected` : 'injected only: no private mount namespace here'}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }, 900_000);
+
+// The runs' folders go unless SUPCON_FAULTS_KEEP is set (to look at a failure).
+afterAll(() => {
+  if (!process.env.SUPCON_FAULTS_KEEP) rmSync(root, { recursive: true, force: true });
+});
 
 const PATTERN = { enospc: /ENOSPC|no space left/i, 'erofs-checkpoints': /EROFS|read-only/i, 'erofs-run': /EROFS|read-only/i };
 

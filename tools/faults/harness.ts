@@ -211,7 +211,8 @@ export async function baselineRun(): Promise<string> {
   const key = createHash('sha256').update(JSON.stringify([TINY_CONFIG, stamps, statSync(BIN).mtimeMs])).digest('hex').slice(0, 16);
   const dir = path.join(tmpdir(), `supcon-faults-baseline-${key}`);
   if (existsSync(path.join(dir, 'run', 'summary.json'))) return path.join(dir, 'run');
-  rmSync(dir, { recursive: true, force: true });
+  // Those of earlier builds go.
+  for (const name of readdirSync(tmpdir())) if (name.startsWith('supcon-faults-baseline-')) rmSync(path.join(tmpdir(), name), { recursive: true, force: true });
   const config = writeConfig(dir);
   const r = await cli(trainArgs(config, path.join(dir, 'run')));
   if (r.code !== 0) throw new Error(`the uninterrupted run failed:\n${r.stderr}`);

@@ -5,7 +5,7 @@
  * stay exactly where they were. Runs memory-probe.mjs on the built packages in a child process.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -27,14 +27,20 @@ interface Report {
 const WARM_UP = 40;
 const STEPS = 200;
 let reports: Report[] = [];
+const root = mkdtempSync(path.join(tmpdir(), 'supcon-faults-memory-'));
 
 beforeAll(() => {
-  const out = mkdtempSync(path.join(tmpdir(), 'supcon-faults-memory-'));
+  const out = root;
   const r = spawnSync(process.execPath, [path.join(__dirname, 'memory-probe.mjs'), out], { encoding: 'utf8', env: { ...process.env, CI: 'true' }, timeout: 540_000 });
   if (r.status !== 0) throw new Error(`memory-probe.mjs failed (${r.status ?? r.signal}):\n${r.stderr}`);
   reports = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Report);
   console.log(reports.map((rep) => `${rep.procedure}: ${STEPS} steps in ${rep.seconds.toFixed(1)} s, ${rep.samples[WARM_UP].numTensors} tensors, heap ${(rep.samples[WARM_UP].heapBytes / 2 ** 20).toFixed(1)} MiB`).join('; '));
 }, 600_000);
+
+// The runs' folders go unless SUPCON_FAULTS_KEEP is set (to look at a failure).
+afterAll(() => {
+  if (!process.env.SUPCON_FAULTS_KEEP) rmSync(root, { recursive: true, force: true });
+});
 
 describe(`memory over ${STEPS} steps of each procedure (wasm)`, () => {
   it('ran every procedure on wasm for 200 steps', () => {

@@ -7,7 +7,7 @@
  * packages/core/src/faults.ts); moments inside the evaluation are a parent's SIGKILL after a
  * seeded delay.
  */
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { BIN, TINY, baselineRun, checkpointDifferences, metricsWithoutTimings, pool, seeded, stableSummary, trainToTheEnd, writeConfig } from './harness';
@@ -92,6 +92,11 @@ beforeAll(async () => {
   await pool(jobs, concurrency);
   console.log(`fault suite (seed ${SEED}): ${cases.length} killed runs and their resumes in ${((Date.now() - started) / 1000).toFixed(1)} s on ${concurrency} process(es); ${BIN}`);
 }, 1_200_000);
+
+// The runs' folders go unless SUPCON_FAULTS_KEEP is set (to look at a failure).
+afterAll(() => {
+  if (!process.env.SUPCON_FAULTS_KEEP) rmSync(root, { recursive: true, force: true });
+});
 
 describe(`SIGKILL at ${cases.length} seeded moments (seed ${SEED}), then --resume until the run finishes`, () => {
   it('the uninterrupted run wrote its final checkpoint and summary', () => {
