@@ -52,28 +52,44 @@ static inline float hmax(v128_t v) {
   return a > c ? a : c;
 }
 
+/* Zeroes n floats (its own function: there is no memset to call). */
+__attribute__((noinline, no_builtin("memset"))) static void zero_row(float *d, int n) {
+  for (int r = 0; r < n; r++) d[r] = 0.0f;
+}
+
 /*
- * dots:    [anchors, rows] float32, rows = batch * views (a multiple of 4 is not required).
- * labels:  [batch] int32 or 0; mask: [batch, batch] float32 weights when labels is 0.
+ * dots:    [anchors, rows] float32, rows = batch * views + memory (a multiple of 4 is not
+ *          required): columns 0..batch*views-1 are the batch's views (view-major), the last
+ *          `memory` columns extra contrast samples that are never anchors.
+ * labels:  [batch + memory] int32 or 0; mask: [batch, batch + memory] float32 weights when labels
+ *          is 0. Column c belongs to sample c % batch (c < batch*views) or batch + c - batch*views.
+ * flags:   bit 0: 'in' (else 'out'); bit 1: denominator 'only-negatives' (Z sums the negatives,
+ *          weight 0, alone; else every column but the anchor's own); bit 2: mask weights below 0
+ *          mark columns that are left out of the row altogether (neither positive nor negative:
+ *          positives dropped by a positives cap).
  * coef:    [anchors] float32: the weight of each anchor's loss in the final mean.
  * stats:   [anchors, 5] float64 out: max, Z = sum exp(s - max), W = sum of positive weights,
  *          'out': sum w s; 'in': posMax and posZ = sum w exp(s - posMax) (in slots 3, 4).
  * scratch: [rows + 4] float32 for the positive weights of one row.
  * On return dots holds coef_i * (dloss_i / ds) / T, with the anchor's own entry 0.
  *
- * A row with a logit s = d / T (the anchor's own entry aside) that is NaN or +-inf in float32 has
- * no meaningful loss: its Z, slots 3 and 4 and its whole gradient row are NaN, so that neither the
- * loss nor the gradient comes back finite (the max alone would skip NaN, and -inf would vanish
- * from Z without a trace).
+ * A row with a logit s = d / T (the anchor's own entry aside, left-out columns included) that is
+ * NaN or +-inf in float32 has no meaningful loss: its Z, slots 3 and 4 and its whole gradient row
+ * are NaN, so that neither the loss nor the gradient comes back finite (the max alone would skip
+ * NaN, and -inf would vanish from Z without a trace).
  */
 EXPORT(supcon_rows)
-void supcon_rows(float *dots, int anchors, int batch, int views, const int32_t *labels, const float *mask, int variantIn, float invT,
-                 const float *coef, double *stats, float *scratch) {
-  const int rows = batch * views;
+void supcon_rows(float *dots, int anchors, int batch, int views, int memory, const int32_t *labels, const float *mask, int flags,
+                 float invT, const float *coef, double *stats, float *scratch) {
+  const int bv = batch * views;
+  const int rows = bv + memory;
+  const int samples = batch + memory;
   const int rows4 = rows & ~3;
+  const int variantIn = flags & 1, onlyNeg = (flags >> 1) & 1, excl = (flags >> 2) & 1;
   const v128_t vInvT = wasm_f32x4_splat(invT);
   const v128_t ninf = wasm_f32x4_splat(-__builtin_inff());
   const v128_t fmax = wasm_f32x4_splat(__FLT_MAX__);
+  const v128_t zero = wasm_f32x4_splat(0.0f);
   const float nan = __builtin_nanf("");
   for (int i = 0; i < anchors; i++) {
     float *d = dots + (int64_t)i * rows;
@@ -81,36 +97,67 @@ void supcon_rows(float *dots, int anchors, int batch, int views, const int32_t *
     if (labels) {
       const int32_t li = labels[img];
       for (int k = 0; k < batch; k++) scratch[k] = labels[k] == li ? 1.0f : 0.0f;
+      for (int v = 1; v < views; v++)
+        for (int k = 0; k < batch; k++) scratch[v * batch + k] = scratch[k];
+      for (int m = 0; m < memory; m++) scratch[bv + m] = labels[batch + m] == li ? 1.0f : 0.0f;
     } else {
-      for (int k = 0; k < batch; k++) scratch[k] = mask[img * batch + k];
+      const float *row = mask + (int64_t)img * samples;
+      for (int k = 0; k < batch; k++) scratch[k] = row[k];
+      for (int v = 1; v < views; v++)
+        for (int k = 0; k < batch; k++) scratch[v * batch + k] = scratch[k];
+      for (int m = 0; m < memory; m++) scratch[bv + m] = row[batch + m];
     }
-    for (int v = 1; v < views; v++)
-      for (int k = 0; k < batch; k++) scratch[v * batch + k] = scratch[k];
     scratch[i] = 0.0f;
     /* Scale to logits, mask self with -inf; max over the row and over its positives. */
     d[i] = -__builtin_inff();
     /* vfinite counts, per lane, the logits with |s| <= FLT_MAX (false for NaN and +-inf). */
-    v128_t vmax = ninf, vpmax = ninf, vW = wasm_f32x4_splat(0.0f), vfinite = wasm_i32x4_splat(0);
+    v128_t vmax = ninf, vpmax = ninf, vW = zero, vfinite = wasm_i32x4_splat(0);
     int r = 0;
-    for (; r < rows4; r += 4) {
-      v128_t s = wasm_f32x4_mul(wasm_v128_load(d + r), vInvT);
-      wasm_v128_store(d + r, s);
-      v128_t w = wasm_v128_load(scratch + r);
-      vmax = wasm_f32x4_pmax(vmax, s);
-      vW = wasm_f32x4_add(vW, w);
-      vpmax = wasm_f32x4_pmax(vpmax, wasm_v128_bitselect(s, ninf, wasm_f32x4_gt(w, wasm_f32x4_splat(0.0f))));
-      vfinite = wasm_i32x4_sub(vfinite, wasm_f32x4_le(wasm_f32x4_abs(s), fmax));
+    if (!excl && !onlyNeg) {
+      for (; r < rows4; r += 4) {
+        v128_t s = wasm_f32x4_mul(wasm_v128_load(d + r), vInvT);
+        wasm_v128_store(d + r, s);
+        v128_t w = wasm_v128_load(scratch + r);
+        vmax = wasm_f32x4_pmax(vmax, s);
+        vW = wasm_f32x4_add(vW, w);
+        vpmax = wasm_f32x4_pmax(vpmax, wasm_v128_bitselect(s, ninf, wasm_f32x4_gt(w, zero)));
+        vfinite = wasm_i32x4_sub(vfinite, wasm_f32x4_le(wasm_f32x4_abs(s), fmax));
+      }
+    } else {
+      /* Left-out columns become -inf logits with weight 0 (after the finiteness count); with
+       * 'only-negatives' the max is the negatives' (the positives may lie far above them). */
+      for (; r < rows4; r += 4) {
+        v128_t s = wasm_f32x4_mul(wasm_v128_load(d + r), vInvT);
+        v128_t w = wasm_v128_load(scratch + r);
+        vfinite = wasm_i32x4_sub(vfinite, wasm_f32x4_le(wasm_f32x4_abs(s), fmax));
+        if (excl) {
+          v128_t out = wasm_f32x4_lt(w, zero);
+          s = wasm_v128_bitselect(ninf, s, out);
+          w = wasm_v128_bitselect(zero, w, out);
+          wasm_v128_store(scratch + r, w);
+        }
+        wasm_v128_store(d + r, s);
+        vmax = wasm_f32x4_pmax(vmax, onlyNeg ? wasm_v128_bitselect(s, ninf, wasm_f32x4_eq(w, zero)) : s);
+        vW = wasm_f32x4_add(vW, w);
+        vpmax = wasm_f32x4_pmax(vpmax, wasm_v128_bitselect(s, ninf, wasm_f32x4_gt(w, zero)));
+      }
     }
     float max = hmax(vmax), pmax = hmax(vpmax), W = hsum(vW);
     int finite = wasm_i32x4_extract_lane(vfinite, 0) + wasm_i32x4_extract_lane(vfinite, 1) +
                  wasm_i32x4_extract_lane(vfinite, 2) + wasm_i32x4_extract_lane(vfinite, 3);
     for (; r < rows; r++) {
       float s = d[r] * invT;
-      d[r] = s;
-      if (s > max) max = s;
-      W += scratch[r];
-      if (scratch[r] > 0 && s > pmax) pmax = s;
+      float w = scratch[r];
       finite += __builtin_fabsf(s) <= __FLT_MAX__;
+      if (excl && w < 0) {
+        s = -__builtin_inff();
+        w = 0.0f;
+        scratch[r] = 0.0f;
+      }
+      d[r] = s;
+      if (s > max && (!onlyNeg || w == 0)) max = s;
+      W += w;
+      if (w > 0 && s > pmax) pmax = s;
     }
     double *st = stats + 5 * i;
     st[0] = max;
@@ -125,20 +172,26 @@ void supcon_rows(float *dots, int anchors, int batch, int views, const int32_t *
       st[4] = nan;
       continue;
     }
+    /* Nothing to normalise over (one row, or no negative for 'only-negatives'): a zero row. */
     if (rows == 1 || max == -__builtin_inff()) {
-      d[0] = 0.0f;
+      zero_row(d, rows);
       st[1] = 0;
       st[3] = 0;
       st[4] = 0;
       continue;
     }
-    /* e = exp(s - max) over the row; for 'in' the weights become w exp(s - pmax). */
-    const v128_t vm = wasm_f32x4_splat(max), vpm = wasm_f32x4_splat(pmax);
-    v128_t vZ = wasm_f32x4_splat(0.0f), vacc = wasm_f32x4_splat(0.0f);
+    /* e = exp(s - max) over the row (the negatives only for 'only-negatives'); for 'in' the
+     * weights become w exp(s - pmax). */
+    /* Without positives pmax is -inf: shift by 0 instead, so that -inf logits (self, left-out
+     * columns) give exp 0, not exp(NaN). */
+    const float pm = pmax > -__builtin_inff() ? pmax : 0.0f;
+    const v128_t vm = wasm_f32x4_splat(max), vpm = wasm_f32x4_splat(pm);
+    v128_t vZ = zero, vacc = zero;
     for (r = 0; r < rows4; r += 4) {
       v128_t s = wasm_v128_load(d + r);
       v128_t w = wasm_v128_load(scratch + r);
       v128_t e = exp4(wasm_f32x4_sub(s, vm));
+      if (onlyNeg) e = wasm_v128_and(e, wasm_f32x4_eq(w, zero));
       vZ = wasm_f32x4_add(vZ, e);
       if (variantIn) {
         v128_t we = wasm_f32x4_mul(w, exp4(wasm_f32x4_sub(s, vpm)));
@@ -146,7 +199,7 @@ void supcon_rows(float *dots, int anchors, int batch, int views, const int32_t *
         wasm_v128_store(scratch + r, we);
       } else {
         /* w * s with s = -inf only where w = 0 (self): select to avoid 0 * inf. */
-        vacc = wasm_f32x4_add(vacc, wasm_v128_bitselect(wasm_f32x4_mul(w, s), wasm_f32x4_splat(0.0f), wasm_f32x4_gt(w, wasm_f32x4_splat(0.0f))));
+        vacc = wasm_f32x4_add(vacc, wasm_v128_bitselect(wasm_f32x4_mul(w, s), zero, wasm_f32x4_gt(w, zero)));
       }
       wasm_v128_store(d + r, e);
     }
@@ -155,9 +208,10 @@ void supcon_rows(float *dots, int anchors, int batch, int views, const int32_t *
       float s = d[r];
       float w = scratch[r];
       float e = wasm_f32x4_extract_lane(exp4(wasm_f32x4_splat(s - max)), 0);
+      if (onlyNeg && w != 0) e = 0.0f;
       Z += e;
       if (variantIn) {
-        float we = w * wasm_f32x4_extract_lane(exp4(wasm_f32x4_splat(s - pmax)), 0);
+        float we = w * wasm_f32x4_extract_lane(exp4(wasm_f32x4_splat(s - pm)), 0);
         acc += we;
         scratch[r] = we;
       } else if (w > 0) {
@@ -191,11 +245,14 @@ static inline void transpose4(v128_t *r) {
   r[3] = wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7);
 }
 
-/* g + gᵀ of a square [n, n] matrix, in place: 4 x 4 blocks transposed in registers, visited in
- * 64 x 64 tiles; a remainder when n is not a multiple of 4 is done element by element. */
+/* g + gᵀ of the square [n, n] block at the start of a row-major matrix with row stride `stride`
+ * (>= n; the columns past n, the memory's, are left alone), in place: 4 x 4 blocks transposed in
+ * registers, visited in 64 x 64 tiles; a remainder when n is not a multiple of 4 is done element
+ * by element. */
 EXPORT(symmetrize)
-void symmetrize(float *g, int n) {
+void symmetrize(float *g, int n, int stride) {
   const int n4 = n & ~3, T = 64;
+  const int64_t ld = stride;
   for (int ti = 0; ti < n4; ti += T)
     for (int tj = ti; tj < n4; tj += T) {
       int iEnd = ti + T < n4 ? ti + T : n4, jEnd = tj + T < n4 ? tj + T : n4;
@@ -203,24 +260,24 @@ void symmetrize(float *g, int n) {
         for (int j = (tj == ti ? i : tj); j < jEnd; j += 4) {
           v128_t a[4], b[4];
           for (int k = 0; k < 4; k++) {
-            a[k] = wasm_v128_load(g + (int64_t)(i + k) * n + j);
-            b[k] = wasm_v128_load(g + (int64_t)(j + k) * n + i);
+            a[k] = wasm_v128_load(g + (i + k) * ld + j);
+            b[k] = wasm_v128_load(g + (j + k) * ld + i);
           }
           transpose4(b);
           for (int k = 0; k < 4; k++) a[k] = wasm_f32x4_add(a[k], b[k]);
           /* a is now the (i, j) block of g + gᵀ; its transpose is the (j, i) block. */
-          for (int k = 0; k < 4; k++) wasm_v128_store(g + (int64_t)(i + k) * n + j, a[k]);
+          for (int k = 0; k < 4; k++) wasm_v128_store(g + (i + k) * ld + j, a[k]);
           if (i != j) {
             transpose4(a);
-            for (int k = 0; k < 4; k++) wasm_v128_store(g + (int64_t)(j + k) * n + i, a[k]);
+            for (int k = 0; k < 4; k++) wasm_v128_store(g + (j + k) * ld + i, a[k]);
           }
         }
     }
   for (int i = 0; i < n; i++)
     for (int j = (i >= n4 ? i : n4); j < n; j++) {
-      float s = g[(int64_t)i * n + j] + g[(int64_t)j * n + i];
-      g[(int64_t)i * n + j] = s;
-      g[(int64_t)j * n + i] = s;
+      float s = g[i * ld + j] + g[j * ld + i];
+      g[i * ld + j] = s;
+      g[j * ld + i] = s;
     }
 }
 
@@ -229,20 +286,22 @@ extern unsigned char __heap_base;
 EXPORT(heap_base)
 uintptr_t heap_base(void) { return (uintptr_t)&__heap_base; }
 
-/* Completes a symmetric [n, n] matrix of which columns 0..h-1 (all rows) and the block rows
- * h..n-1 x columns h..n-1 are filled: the block rows 0..h-1 x columns h..n-1 is the transpose of
- * rows h..n-1 x columns 0..h-1. */
+/* Completes the symmetric [n, n] block at the start of a row-major matrix with row stride
+ * `stride` (>= n) of which columns 0..h-1 (all rows) and the block rows h..n-1 x columns h..n-1
+ * are filled: the block rows 0..h-1 x columns h..n-1 is the transpose of rows h..n-1 x columns
+ * 0..h-1. */
 EXPORT(mirror_block)
-void mirror_block(float *d, int n, int h) {
+void mirror_block(float *d, int n, int h, int stride) {
   const int m = n - h;
   const int h4 = h & ~3, m4 = m & ~3;
+  const int64_t ld = stride;
   for (int i = 0; i < h4; i += 4)
     for (int j = 0; j < m4; j += 4) {
       v128_t a[4];
-      for (int k = 0; k < 4; k++) a[k] = wasm_v128_load(d + (int64_t)(h + j + k) * n + i);
+      for (int k = 0; k < 4; k++) a[k] = wasm_v128_load(d + (h + j + k) * ld + i);
       transpose4(a);
-      for (int k = 0; k < 4; k++) wasm_v128_store(d + (int64_t)(i + k) * n + h + j, a[k]);
+      for (int k = 0; k < 4; k++) wasm_v128_store(d + (i + k) * ld + h + j, a[k]);
     }
   for (int i = 0; i < h; i++)
-    for (int j = (i < h4 ? m4 : 0); j < m; j++) d[(int64_t)i * n + h + j] = d[(int64_t)(h + j) * n + i];
+    for (int j = (i < h4 ? m4 : 0); j < m; j++) d[i * ld + h + j] = d[(h + j) * ld + i];
 }

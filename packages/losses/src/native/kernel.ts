@@ -15,23 +15,38 @@ interface Exports {
     anchors: number,
     batch: number,
     views: number,
+    memory: number,
     labels: number,
     mask: number,
-    variantIn: number,
+    flags: number,
     invT: number,
     coef: number,
     stats: number,
     scratch: number,
   ): void;
-  symmetrize(g: number, n: number): void;
-  mirror_block(d: number, n: number, h: number): void;
+  symmetrize(g: number, n: number, stride: number): void;
+  mirror_block(d: number, n: number, h: number, stride: number): void;
   heap_base(): number;
 }
 
-/** A row-kernel problem: {@link FusedProblem} without the dot products (they go in `prepare`'s view). */
+/**
+ * A row-kernel problem: {@link FusedProblem} without the dot products (they go in `prepare`'s
+ * view). Denominator 'one-positive' is not in the kernel (it needs a log per positive): the
+ * JavaScript row pass serves it.
+ */
 export interface RowsInput extends Omit<FusedProblem, 'dots'> {
   /** Weight of each anchor's loss in the final mean. */
   coefficient: Float64Array;
+}
+
+/** The kernel computes denominators 'all' and 'only-negatives'. */
+export function kernelHandles(denominator: FusedProblem['denominator']): boolean {
+  return denominator === undefined || denominator === 'all' || denominator === 'only-negatives';
+}
+
+function assertKernelDenominator(denominator: FusedProblem['denominator']): void {
+  if (!kernelHandles(denominator))
+    throw new Error(`fused kernel: denominator '${denominator}' is not in the kernel`);
 }
 
 /**
@@ -57,13 +72,15 @@ export class RowsKernel {
    */
   prepare(input: RowsInput): Float32Array {
     const { anchors, batch, views } = input;
-    const rows = batch * views;
+    const extra = input.memory ?? 0;
+    const rows = batch * views + extra;
+    const samples = batch + extra;
     const align = (x: number) => (x + 15) & ~15;
     const o = this.offsets;
     o.dots = align(this.exports.heap_base());
     o.labels = align(o.dots + anchors * rows * 4);
-    o.mask = align(o.labels + batch * 4);
-    o.coef = align(o.mask + (input.mask ? batch * batch * 4 : 0));
+    o.mask = align(o.labels + samples * 4);
+    o.coef = align(o.mask + (input.mask ? batch * samples * 4 : 0));
     o.stats = align(o.coef + anchors * 4);
     o.scratch = align(o.stats + anchors * STATS_PER_ROW * 8);
     const end = o.scratch + (rows + 4) * 4;
@@ -71,39 +88,54 @@ export class RowsKernel {
     if (end > memory.buffer.byteLength)
       memory.grow(Math.ceil((end - memory.buffer.byteLength) / 65536));
     const buffer = memory.buffer;
-    if (input.labels) new Int32Array(buffer, o.labels, batch).set(input.labels);
-    if (input.mask) new Float32Array(buffer, o.mask, batch * batch).set(input.mask);
+    if (input.labels) new Int32Array(buffer, o.labels, samples).set(input.labels);
+    if (input.mask) new Float32Array(buffer, o.mask, batch * samples).set(input.mask);
     new Float32Array(buffer, o.coef, anchors).set(input.coefficient);
     return new Float32Array(buffer, o.dots, anchors * rows);
   }
 
-  /** Fills the prepared square dot-product matrix's block rows < h, columns >= h from its transpose. */
-  mirror(n: number, h: number): void {
-    this.exports.mirror_block(this.offsets.dots, n, h);
+  /**
+   * Fills the prepared dot products' square `[n, n]` block (row stride `stride`, default n):
+   * block rows < h, columns h..n-1 from its transpose.
+   */
+  mirror(n: number, h: number, stride = n): void {
+    this.exports.mirror_block(this.offsets.dots, n, h, stride);
   }
 
-  /** Runs the kernel on the prepared problem; returns the row statistics and the gradient view. */
+  /**
+   * Runs the kernel on the prepared problem; returns the row statistics and the gradient view.
+   * `symmetrize`: replace the gradient's square block of the batch's columns by G + Gᵀ (square
+   * problems: every view an anchor).
+   */
   run(input: RowsInput, symmetrize: boolean): { stats: Float64Array; grad: Float32Array } {
     const { anchors, batch, views } = input;
+    const memory = input.memory ?? 0;
+    const rows = batch * views + memory;
     const o = this.offsets;
+    assertKernelDenominator(input.denominator);
+    const flags =
+      (input.variant === 'in' ? 1 : 0) |
+      (input.denominator === 'only-negatives' ? 2 : 0) |
+      (input.exclusions ? 4 : 0);
     this.exports.supcon_rows(
       o.dots,
       anchors,
       batch,
       views,
+      memory,
       input.labels ? o.labels : 0,
       input.mask ? o.mask : 0,
-      input.variant === 'in' ? 1 : 0,
+      flags,
       1 / input.temperature,
       o.coef,
       o.stats,
       o.scratch,
     );
-    if (symmetrize) this.exports.symmetrize(o.dots, anchors);
+    if (symmetrize) this.exports.symmetrize(o.dots, anchors, rows);
     const buffer = this.exports.memory.buffer;
     return {
       stats: new Float64Array(buffer, o.stats, anchors * STATS_PER_ROW),
-      grad: new Float32Array(buffer, o.dots, anchors * batch * views),
+      grad: new Float32Array(buffer, o.dots, anchors * rows),
     };
   }
 }
