@@ -2,10 +2,38 @@
  * Supervised contrastive loss (Khosla et al. 2020) and SimCLR's NT-Xent as its label-free case.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { createRng } from '@supcon/core';
 import { assert, assertOneOf, assertPositive, assertRank, labelValues } from './checks';
 import { fusedSupConRows, scaleRows, symmetrize, transpose } from './fused';
 import { emptyLoss, nonFiniteFlag, poisoned } from './finite';
-import { fusedKernel, STATS_PER_ROW } from './native/kernel';
+import { fusedKernel, kernelHandles, STATS_PER_ROW } from './native/kernel';
+import {
+  capPositives,
+  imageStats,
+  multiLabelMatrix,
+  relationMatrix,
+  sampleOfColumns,
+} from './positives';
+import type { Relation } from './positives';
+
+/**
+ * Extra contrast samples (a memory bank, a queue of earlier batches' projections): never
+ * anchors, no gradient flows into them.
+ */
+export interface SupConMemory {
+  /** `[M, dim]`, L2-normalised like the features (normalised too under `normalize`). */
+  features: tf.Tensor2D;
+  /**
+   * `[M]` integer labels when `labels` is `[batch]`, `[M, C]` multi-hot when it is `[batch, C]`;
+   * required with labels, absent without (then every memory sample is a negative: SimCLR / MoCo).
+   */
+  labels?: tf.Tensor1D | tf.Tensor2D | null;
+}
+
+/** A source of uniform numbers in [0, 1), e.g. an `Rng` from `@supcon/core`. */
+export interface UniformSource {
+  next(): number;
+}
 
 export interface SupConOptions {
   /** Default 0.1. */
@@ -16,12 +44,48 @@ export interface SupConOptions {
   variant?: 'out' | 'in';
   /** 'all' (default): every view is an anchor; 'one': only view 0. */
   contrastMode?: 'all' | 'one';
-  /** `[batch, batch]` positive mask (1 where j is a positive of i; weights allowed) instead of labels. */
+  /** `[batch, batch]` positive mask (1 where j is a positive of i; weights >= 0 allowed) instead of labels. */
   mask?: tf.Tensor2D;
-  /** Anchors without positives: 'exclude' (default) from the mean, 'zero' count as 0, 'error' throws. */
+  /**
+   * Anchors without positives (and, with denominator 'only-negatives', anchors without
+   * negatives): 'exclude' (default) from the mean, 'zero' count as 0, 'error' throws.
+   */
   noPositives?: 'exclude' | 'zero' | 'error';
-  /** L2-normalise the features first (default false: they are expected on the unit sphere). */
+  /** L2-normalise the features (and the memory's) first (default false: they are expected on the unit sphere). */
   normalize?: boolean;
+  /**
+   * Extra contrast samples: the contrast set is the batch's views plus these, the anchors stay
+   * the batch's; positives are every other sample of the anchor's label in either. Equals the
+   * loss of the batch and memory as one big batch, averaged over the batch's anchors only, with
+   * the memory's features held constant.
+   */
+  memory?: SupConMemory;
+  /**
+   * For `[batch, C]` multi-hot labels: 'any' (default) a positive shares at least one label
+   * (weight 1); 'jaccard' positives weighted by |A∩B| / |A∪B|, so that the 'out' term is the
+   * weighted mean Σ_p w_p log p_p / Σ_p w_p. A sample without labels is nobody's positive, not
+   * even its own other views'. No effect on `[batch]` labels (the one-hot case).
+   */
+  multiLabel?: 'any' | 'jaccard';
+  /**
+   * What normalises each positive's probability (google-research's supcon `denominator_mode`):
+   * 'all' (default) every sample but the anchor itself (the paper's A(i)); 'one-positive' the
+   * negatives and that one positive; 'only-negatives' the negatives alone.
+   */
+  denominator?: 'all' | 'one-positive' | 'only-negatives';
+  /**
+   * At most this many positive rows per anchor besides the other views of its own image
+   * (google-research's `positives_cap`; -1, the default, keeps all). A multiple of the views:
+   * other images are chosen whole (all their views), memory samples one row each. Positives not
+   * chosen leave the anchor's row altogether (neither positive nor in any denominator). The
+   * choice is random, from `rng`, and the same for every view of an image.
+   */
+  positivesCap?: number;
+  /**
+   * The positives cap's randomness: a seed (the same choice for the same seed and batch) or a
+   * generator drawn from at each call (an `Rng` from `@supcon/core`). Default: seed 0.
+   */
+  rng?: number | UniformSource;
   /**
    * 'fused': one matrix product forward and one backward around a single JavaScript pass that
    * computes the loss and its analytic gradient (fast where tensors live in CPU memory);
@@ -56,11 +120,6 @@ function product(a: tf.Tensor2D, b: tf.Tensor2D, transposeB: boolean): tf.Tensor
 }
 
 const FUSED_BACKENDS = new Set(['cpu', 'wasm', 'tensorflow']);
-
-interface Positives {
-  labels?: Int32Array;
-  mask?: Float32Array;
-}
 
 /**
  * A float32 tensor's values: a view straight into the wasm heap where possible (valid only until
@@ -126,33 +185,51 @@ export function lossesFromStats(
 }
 
 /**
- * The fused loss of `contrast` `[rows, dim]` (view-major): the dot products go through the row
- * kernel (WebAssembly SIMD, or {@link fusedSupConRows} in JavaScript), which returns every
- * anchor's loss and leaves the analytic gradient dL/dD, scaled by `coefficient` (each anchor's
- * weight in the mean); the backward pass is then one matrix product.
+ * The fused loss of `contrast` `[rows, dim]` (view-major) against itself and `memory` `[M, dim]`
+ * (a constant: no gradient flows into it): the dot products go through the row kernel
+ * (WebAssembly SIMD, or {@link fusedSupConRows} in JavaScript, which also serves the
+ * 'one-positive' denominator), which returns every anchor's loss and leaves the analytic gradient
+ * dL/dD, scaled by `coefficient` (each anchor's weight in the mean); the backward pass is then
+ * one matrix product.
  */
 function fusedLoss(
   contrast: tf.Tensor2D,
+  memory: tf.Tensor2D | null,
   batch: number,
   views: number,
   anchors: number,
-  positives: Positives,
+  relation: Relation,
   variant: 'out' | 'in',
+  denominator: Denominator,
   temperature: number,
   coefficient: Float64Array,
 ): tf.Scalar {
   const rows = batch * views;
+  const extra = memory ? memory.shape[0] : 0;
+  const cols = rows + extra;
   const square = anchors === rows;
   const lossOf = tf.customGrad(
     (c: tf.Tensor | tf.GradSaveFunc, save: tf.Tensor | tf.GradSaveFunc) => {
       const x = c as tf.Tensor2D;
-      const kernel = fusedKernel();
+      const dim = x.shape[1];
+      // The contrast rows the gradient multiplies: the batch's, then the memory's.
+      const full = memory ? (tf.concat([x, memory]) as tf.Tensor2D) : x;
+      const kernel = kernelHandles(denominator) ? fusedKernel() : undefined;
+      const problem = {
+        anchors,
+        batch,
+        views,
+        ...(extra > 0 ? { memory: extra } : {}),
+        ...relation,
+        ...(denominator !== 'all' ? { denominator } : {}),
+        variant,
+        temperature,
+      };
       let loss: Float64Array;
       let grad: Float32Array;
       if (kernel) {
-        const input = { anchors, batch, views, ...positives, variant, temperature, coefficient };
+        const input = { ...problem, coefficient };
         const target = kernel.prepare(input);
-        const dim = x.shape[1];
         if (square && rows >= 8) {
           // D = C Cᵀ is symmetric: compute columns [0, h) for all rows and the lower-right
           // block, three quarters of the products, and mirror the rest.
@@ -160,16 +237,21 @@ function fusedLoss(
           tf.tidy(() => {
             const top = tf.slice(x, [0, 0], [h, dim]) as tf.Tensor2D;
             const bottom = tf.slice(x, [h, 0], [rows - h, dim]) as tf.Tensor2D;
-            copyBlock(product(x, top, true), target, rows, 0, 0);
-            copyBlock(product(bottom, bottom, true), target, rows, h, h);
+            copyBlock(product(x, top, true), target, cols, 0, 0);
+            copyBlock(product(bottom, bottom, true), target, cols, h, h);
+            if (memory) copyBlock(product(x, memory, true), target, cols, 0, rows);
           });
-          kernel.mirror(rows, h);
+          kernel.mirror(rows, h, cols);
         } else {
           tf.tidy(() =>
             copyBlock(
-              product(square ? x : (tf.slice(x, [0, 0], [anchors, dim]) as tf.Tensor2D), x, true),
+              product(
+                square ? x : (tf.slice(x, [0, 0], [anchors, dim]) as tf.Tensor2D),
+                full,
+                true,
+              ),
               target,
-              rows,
+              cols,
               0,
               0,
             ),
@@ -180,37 +262,25 @@ function fusedLoss(
         grad = out.grad;
       } else {
         const dots = tf.tidy(() =>
-          product(
-            square ? x : (tf.slice(x, [0, 0], [anchors, x.shape[1]]) as tf.Tensor2D),
-            x,
-            true,
-          ),
+          product(square ? x : (tf.slice(x, [0, 0], [anchors, dim]) as tf.Tensor2D), full, true),
         );
         const values = Float32Array.from(dots.dataSync());
         dots.dispose();
-        const out = fusedSupConRows({
-          dots: values,
-          anchors,
-          batch,
-          views,
-          ...positives,
-          variant,
-          temperature,
-        });
+        const out = fusedSupConRows({ dots: values, ...problem });
         loss = out.loss;
         grad = out.grad;
-        scaleRows(grad, coefficient, rows);
-        if (square) symmetrize(grad, rows);
+        scaleRows(grad, coefficient, cols);
+        if (square) symmetrize(grad, rows, cols);
       }
       let total = 0;
       for (let i = 0; i < anchors; i++) total += coefficient[i] * loss[i];
       // Saved only when a gradient is being recorded; otherwise disposed with the forward scope.
-      if (square) (save as tf.GradSaveFunc)([x, tensorOf(grad, [rows, rows])]);
+      if (square) (save as tf.GradSaveFunc)([full, tensorOf(grad, [rows, cols])]);
       else
         (save as tf.GradSaveFunc)([
-          x,
-          tensorOf(grad, [anchors, rows]),
-          tf.tensor2d(transpose(grad, anchors, rows), [rows, anchors]),
+          full,
+          tensorOf(grad, [anchors, cols]),
+          tf.tensor2d(transpose(grad, anchors, cols, rows), [rows, anchors]),
         ]);
       return {
         value: tf.scalar(total),
@@ -219,10 +289,11 @@ function fusedLoss(
             const [cs, g, gT] = saved as tf.Tensor2D[];
             let dContrast: tf.Tensor2D;
             if (square) {
-              // L depends on D = C Cᵀ, so dC = (G + Gᵀ) C; g is already symmetrised.
+              // L depends on D = C [C; M]ᵀ, so dC = (G_b + G_bᵀ) C + G_m M = G' [C; M], with G'
+              // the gradient whose batch block is already symmetrised.
               dContrast = product(g, cs, false);
             } else {
-              // D = A Cᵀ with A the first `anchors` rows of C: dA = G C, dC = Gᵀ A.
+              // D = A [C; M]ᵀ with A the first `anchors` rows of C: dA = G [C; M], dC = G_bᵀ A.
               const a = tf.slice(cs, [0, 0], [anchors, cs.shape[1]]) as tf.Tensor2D;
               dContrast = tf.add(
                 product(gT, a, false),
@@ -240,48 +311,73 @@ function fusedLoss(
   return lossOf(contrast) as tf.Scalar;
 }
 
-/**
- * Builds the `[anchors, rows]` positive-weight matrix (self excluded) in JS: labels are small,
- * and this avoids an O(n²) broadcast `Equal` on the backend.
- */
-function positiveMatrix(
-  base: Float32Array,
-  batch: number,
-  views: number,
-  anchors: number,
-): Float32Array {
-  const rows = batch * views;
-  const out = new Float32Array(anchors * rows);
-  for (let a = 0; a < anchors; a++) {
-    const i = a % batch;
-    for (let r = 0; r < rows; r++) {
-      if (r === a) continue;
-      out[a * rows + r] = base[i * batch + (r % batch)];
-    }
+type Denominator = 'all' | 'one-positive' | 'only-negatives';
+
+/** `t` in the forward pass, a zero gradient in the backward pass (a stop-gradient). */
+function constant<T extends tf.Tensor>(t: T): T {
+  const f = tf.customGrad((x: tf.Tensor | tf.GradSaveFunc) => ({
+    value: tf.clone(x as tf.Tensor),
+    gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
+  }));
+  return f(t) as T;
+}
+
+/** Checks multi-hot labels `[n, classes]` (0 or 1 everywhere) and returns their values. */
+function multiHotValues(labels: tf.Tensor, fn: string, name: string): Float32Array {
+  const values = Float32Array.from(labels.dataSync());
+  const classes = labels.shape[1]!;
+  for (let i = 0; i < values.length; i++)
+    assert(
+      values[i] === 0 || values[i] === 1,
+      fn,
+      `${name} must be multi-hot (0 or 1), got ${values[i]} at [${Math.floor(i / classes)}, ${i % classes}]`,
+    );
+  return values;
+}
+
+/** Integer labels `[n]` (any dtype) as an Int32Array. */
+function integerValues(labels: tf.Tensor, fn: string, name: string): Int32Array {
+  const values = labels.dataSync();
+  const out = new Int32Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    assert(
+      Number.isInteger(values[i]),
+      fn,
+      `${name} must be integers, got ${values[i]} at index ${i}`,
+    );
+    out[i] = values[i];
   }
   return out;
+}
+
+function shapeOf(t: tf.Tensor): string {
+  return `[${t.shape.join(', ')}]`;
 }
 
 /**
  * SupCon loss of `features` `[batch, views, dim]`.
  *
  * Views are stacked view-major into `[views*batch, dim]`; for anchor i, A(i) is every other row
- * and P(i) the rows of A(i) with i's label (or `mask`, tiled over views). Logits are dot products
- * divided by `temperature`. 'out': loss_i = -(1/|P(i)|) Σ_p log softmax_i(p); 'in':
- * loss_i = -log((1/|P(i)|) Σ_p softmax_i(p)). The result is the mean over anchors of loss_i times
- * temperature/baseTemperature. Without labels and mask, positives are the other views of the
- * same image (SimCLR). Stable for temperatures down to 0.01 and feature norms up to 1e3, and
- * for any logit float32 holds (the anchor's own similarity is left out by selection, so it may
- * even overflow). NaN or ±Inf anywhere in `features`, or a logit z_i·z_j / T (i ≠ j) beyond
- * float32, gives a NaN loss and an all-NaN gradient, on both implementations (never 0 or a finite
- * number: a diverged run cannot pass for a converged one). With no anchor left to average
- * (`noPositives: 'exclude'`), the loss is 0 with a zero gradient (NaN for non-finite features).
+ * (and the memory's samples, `options.memory`) and P(i) the rows of A(i) with i's label (or
+ * `mask`, tiled over views; for `[batch, C]` multi-hot labels, a shared label, weighted under
+ * `multiLabel: 'jaccard'`). Logits are dot products divided by `temperature`. 'out':
+ * loss_i = -(1/W_i) Σ_p w_p log p_ip; 'in': loss_i = -log((1/W_i) Σ_p w_p p_ip), with
+ * W_i = Σ_p w_p and p_ip = exp(s_ip) / Σ_{a∈A(i)} exp(s_ia) (`denominator` 'all'; 'one-positive'
+ * and 'only-negatives' sum the negatives with and without that positive). The result is the mean
+ * over anchors of loss_i times temperature/baseTemperature. Without labels and mask, positives
+ * are the other views of the same image (SimCLR). Stable for temperatures down to 0.01 and
+ * feature norms up to 1e3, and for any logit float32 holds (the anchor's own similarity is left
+ * out by selection, so it may even overflow). NaN or ±Inf anywhere in `features` (or the
+ * memory's), or a logit z_i·z_j / T (i ≠ j) beyond float32, gives a NaN loss and an all-NaN
+ * gradient, on both implementations (never 0 or a finite number: a diverged run cannot pass for
+ * a converged one). With no anchor left to average (`noPositives: 'exclude'`), the loss is 0 with
+ * a zero gradient (NaN for non-finite features).
  * @throws naming the argument for bad shapes, dtypes or options, and for anchors without
  *   positives under `noPositives: 'error'`.
  */
 export function supConLoss(
   features: tf.Tensor3D,
-  labels?: tf.Tensor1D | null,
+  labels?: tf.Tensor1D | tf.Tensor2D | null,
   options: SupConOptions = {},
 ): tf.Scalar {
   const fn = 'supConLoss';
@@ -292,6 +388,8 @@ export function supConLoss(
     contrastMode = 'all',
     noPositives = 'exclude',
     normalize = false,
+    denominator = 'all',
+    positivesCap = -1,
   } = options;
   const baseTemperature = options.baseTemperature ?? temperature;
   assertPositive(temperature, fn, 'options.temperature');
@@ -299,14 +397,37 @@ export function supConLoss(
   assertOneOf(variant, ['out', 'in'], fn, 'options.variant');
   assertOneOf(contrastMode, ['all', 'one'], fn, 'options.contrastMode');
   assertOneOf(noPositives, ['exclude', 'zero', 'error'], fn, 'options.noPositives');
+  assertOneOf(denominator, ['all', 'one-positive', 'only-negatives'], fn, 'options.denominator');
+  if (options.multiLabel !== undefined)
+    assertOneOf(options.multiLabel, ['any', 'jaccard'], fn, 'options.multiLabel');
   assert(features.dtype === 'float32', fn, `features must be float32, got ${features.dtype}`);
-  const [batch, views] = features.shape;
+  const [batch, views, dim] = features.shape;
   assert(
     batch >= 1 && views >= 1,
     fn,
     `features must have batch >= 1 and views >= 1, got [${features.shape.join(', ')}]`,
   );
   assert(!(labels && options.mask), fn, 'pass labels or options.mask, not both');
+  assert(
+    typeof positivesCap === 'number' && Number.isInteger(positivesCap) && positivesCap >= -1,
+    fn,
+    `options.positivesCap must be an integer >= 0, or -1 for all positives, got ${positivesCap}`,
+  );
+  assert(
+    positivesCap < 0 || positivesCap % views === 0,
+    fn,
+    `options.positivesCap must be a multiple of the views (${views}): other images' views are taken together, got ${positivesCap}`,
+  );
+  const rngOption = options.rng;
+  assert(
+    rngOption === undefined ||
+      (typeof rngOption === 'number' && Number.isFinite(rngOption)) ||
+      (typeof rngOption === 'object' &&
+        rngOption !== null &&
+        typeof (rngOption as UniformSource).next === 'function'),
+    fn,
+    `options.rng must be a seed (a finite number) or a generator with next(), got ${String(rngOption)}`,
+  );
 
   const { implementation = 'auto' } = options;
   assertOneOf(implementation, ['auto', 'fused', 'composed'], fn, 'options.implementation');
@@ -314,8 +435,69 @@ export function supConLoss(
     implementation === 'fused' ||
     (implementation === 'auto' && FUSED_BACKENDS.has(tf.getBackend()));
 
-  // Positive relation over images: labels, or a [batch, batch] weight mask (identity for SimCLR).
-  const positives: Positives = {};
+  // Labels: [batch] integers, or [batch, C] multi-hot.
+  const multiHot =
+    labels != null && typeof labels === 'object' && 'rank' in labels && labels.rank === 2;
+  let batchLabels: Int32Array | undefined;
+  if (multiHot)
+    assert(
+      labels.shape[0] === batch,
+      fn,
+      `labels has ${labels.shape[0]} rows, features has batch ${batch}`,
+    );
+  else if (labels != null) batchLabels = labelValues(labels, fn, batch);
+
+  // Memory: [M, dim] features, labels like the batch's.
+  const memory = options.memory;
+  let memoryCount = 0;
+  if (memory !== undefined) {
+    assert(
+      typeof memory === 'object' && memory !== null,
+      fn,
+      'options.memory must be { features, labels? }',
+    );
+    const mf = memory.features;
+    assert(
+      mf != null && typeof mf === 'object' && 'rank' in mf,
+      fn,
+      `memory.features must be a tensor [M, ${dim}]`,
+    );
+    assert(
+      mf.rank === 2 && mf.shape[1] === dim,
+      fn,
+      `memory.features: expected [M, ${dim}], got ${shapeOf(mf)}`,
+    );
+    assert(mf.dtype === 'float32', fn, `memory.features must be float32, got ${mf.dtype}`);
+    memoryCount = mf.shape[0];
+    assert(!options.mask, fn, 'options.memory needs labels (or none), not options.mask');
+    const ml = memory.labels;
+    if (labels == null)
+      assert(
+        ml == null,
+        fn,
+        'memory.labels given without labels: without labels every memory sample is a negative',
+      );
+    else {
+      const expected = multiHot ? `[${memoryCount}, ${labels.shape[1]}]` : `[${memoryCount}]`;
+      assert(
+        ml != null && typeof ml === 'object' && 'rank' in ml,
+        fn,
+        `memory.labels: expected a tensor ${expected} (labels are given)`,
+      );
+      assert(
+        multiHot
+          ? ml.rank === 2 && ml.shape[0] === memoryCount && ml.shape[1] === labels.shape[1]
+          : ml.rank === 1 && ml.shape[0] === memoryCount,
+        fn,
+        `memory.labels: expected ${expected}, got ${shapeOf(ml)}`,
+      );
+    }
+  }
+
+  // Positive relation over samples (the batch's images, then the memory's): labels, or a
+  // [batch, batch + memory] weight mask (identity for SimCLR).
+  const samples = batch + memoryCount;
+  const relation: Relation = {};
   if (options.mask) {
     assertRank(options.mask, 2, fn, 'options.mask', '[batch, batch]');
     assert(
@@ -323,124 +505,236 @@ export function supConLoss(
       fn,
       `options.mask must be [${batch}, ${batch}], got [${options.mask.shape.join(', ')}]`,
     );
-    positives.mask = Float32Array.from(options.mask.dataSync());
+    relation.mask = Float32Array.from(options.mask.dataSync());
+    relation.mask.forEach((w, i) =>
+      assert(
+        Number.isFinite(w) && w >= 0,
+        fn,
+        `options.mask must hold finite weights >= 0, got ${w} at [${Math.floor(i / batch)}, ${i % batch}]`,
+      ),
+    );
+  } else if (multiHot) {
+    const rows = new Float32Array(samples * labels.shape[1]!);
+    rows.set(multiHotValues(labels, fn, 'labels'));
+    if (memoryCount > 0)
+      rows.set(multiHotValues(memory!.labels!, fn, 'memory.labels'), batch * labels.shape[1]!);
+    relation.mask = multiLabelMatrix(
+      rows,
+      batch,
+      memoryCount,
+      labels.shape[1]!,
+      options.multiLabel ?? 'any',
+    );
   } else if (labels) {
-    positives.labels = labelValues(labels, fn, batch);
+    relation.labels = new Int32Array(samples);
+    relation.labels.set(batchLabels!);
+    if (memoryCount > 0)
+      relation.labels.set(integerValues(memory!.labels!, fn, 'memory.labels'), batch);
+  } else if (memoryCount > 0) {
+    // SimCLR with memory: each image its own class, every memory sample a negative.
+    relation.labels = new Int32Array(samples).fill(-1);
+    for (let i = 0; i < batch; i++) relation.labels[i] = i;
   } else {
-    positives.mask = new Float32Array(batch * batch);
-    for (let i = 0; i < batch; i++) positives.mask[i * batch + i] = 1;
+    relation.mask = new Float32Array(batch * batch);
+    for (let i = 0; i < batch; i++) relation.mask[i * batch + i] = 1;
   }
-  // Positive weight of each image's anchors: views * (its row of the relation) minus itself.
-  const imageWeight = new Float64Array(batch);
-  if (positives.labels) {
-    const count = new Map<number, number>();
-    for (const l of positives.labels) count.set(l, (count.get(l) ?? 0) + 1);
-    for (let i = 0; i < batch; i++) imageWeight[i] = views * count.get(positives.labels[i])! - 1;
-  } else {
-    const m = positives.mask!;
-    for (let i = 0; i < batch; i++) {
-      let s = 0;
-      for (let k = 0; k < batch; k++) s += m[i * batch + k];
-      imageWeight[i] = views * s - m[i * batch + i];
-    }
+  if (positivesCap >= 0) {
+    const mask = relationMatrix(relation, batch, memoryCount);
+    const rng = typeof rngOption === 'object' ? rngOption : createRng(rngOption ?? 0);
+    capPositives(mask, batch, views, memoryCount, positivesCap, rng);
+    relation.labels = undefined;
+    relation.mask = mask;
+    relation.exclusions = true;
   }
+  const stats = imageStats(relation, batch, views, memoryCount);
   const anchors = contrastMode === 'all' ? batch * views : batch;
   const rows = batch * views;
   const counts = new Float32Array(anchors);
-  let without = 0;
+  const valid = new Uint8Array(anchors);
+  let withoutPositive = 0;
+  let withoutNegative = 0;
   for (let a = 0; a < anchors; a++) {
-    counts[a] = imageWeight[a % batch];
-    if (counts[a] <= 0) without++;
+    counts[a] = stats.positive[a % batch];
+    const hasNegative = denominator !== 'only-negatives' || stats.negatives[a % batch] > 0;
+    if (counts[a] <= 0) withoutPositive++;
+    else if (!hasNegative) withoutNegative++;
+    valid[a] = counts[a] > 0 && hasNegative ? 1 : 0;
   }
-  if (without > 0 && noPositives === 'error') {
+  if (noPositives === 'error' && withoutPositive > 0)
     throw new Error(
-      `${fn}: ${without} of ${anchors} anchors have no positive (a class seen once with one view?); use noPositives 'exclude' or 'zero'`,
+      `${fn}: ${withoutPositive} of ${anchors} anchors have no positive (a class seen once with one view?); use noPositives 'exclude' or 'zero'`,
     );
-  }
+  if (noPositives === 'error' && withoutNegative > 0)
+    throw new Error(
+      `${fn}: ${withoutNegative} of ${anchors} anchors have no negative, which denominator 'only-negatives' needs (one class only?); use noPositives 'exclude' or 'zero'`,
+    );
+  const without = withoutPositive + withoutNegative;
   const included = noPositives === 'exclude' ? anchors - without : anchors;
-  if (included === 0) return emptyLoss(features);
+  const memoryFeatures = memoryCount > 0 ? memory!.features : null;
+  if (included === 0)
+    return memoryFeatures ? emptyLoss(features, memoryFeatures) : emptyLoss(features);
   const scale = temperature / baseTemperature;
 
   return tf.tidy(() => {
     let f: tf.Tensor3D = features;
-    if (normalize)
-      f = tf.div(f, tf.sqrt(tf.maximum(tf.sum(tf.square(f), -1, true), 1e-24))) as tf.Tensor3D;
-    const dim = f.shape[2];
+    let mem = memoryFeatures;
+    const unit = <T extends tf.Tensor>(t: T): T =>
+      tf.div(t, tf.sqrt(tf.maximum(tf.sum(tf.square(t), -1, true), 1e-24))) as T;
+    if (normalize) {
+      f = unit(f);
+      if (mem) mem = unit(mem);
+    }
     const contrast = tf.reshape(tf.transpose(f, [1, 0, 2]), [rows, dim]) as tf.Tensor2D;
     if (fused) {
-      const coefficient = Float64Array.from(counts, (w) => (w > 0 ? scale / included : 0));
+      const coefficient = Float64Array.from(valid, (v) => (v ? scale / included : 0));
       return fusedLoss(
         contrast,
+        mem,
         batch,
         views,
         anchors,
-        positives,
+        relation,
         variant,
+        denominator,
         temperature,
         coefficient,
       );
     }
-    const base = new Float32Array(batch * batch);
-    if (positives.labels) {
-      const l = positives.labels;
-      for (let i = 0; i < batch; i++)
-        for (let j = 0; j < batch; j++) base[i * batch + j] = l[i] === l[j] ? 1 : 0;
-    } else {
-      base.set(positives.mask!);
-    }
-    const positiveWeights = positiveMatrix(base, batch, views, anchors);
-    const anchor =
-      contrastMode === 'all' ? contrast : (tf.slice(contrast, [0, 0], [batch, dim]) as tf.Tensor2D);
-    const logits = tf.div(matMulT(anchor, contrast), temperature);
-    // Self-similarities leave every sum by selection, not by a large offset: the anchor's own
-    // logit may overflow, and no finite offset stays below every logit a stable log-sum-exp
-    // handles. offDiagonal has 0 there, masked -Inf (exp gives 0, and 0 weights never meet it).
-    const self = new Uint8Array(anchors * rows);
-    const selfInf = new Float32Array(anchors * rows);
-    for (let a = 0; a < anchors; a++) {
-      self[a * rows + a] = 1;
-      selfInf[a * rows + a] = -Infinity;
-    }
-    const offDiagonal = tf.where(
-      tf.tensor2d(self, [anchors, rows], 'bool'),
-      tf.zeros([anchors, rows]),
-      logits,
+    return composedLoss(
+      features,
+      contrast,
+      mem,
+      batch,
+      views,
+      anchors,
+      relation,
+      variant,
+      denominator,
+      temperature,
+      counts,
+      valid,
+      included,
+      scale,
     );
-    // NaN or ±Inf features, or a logit beyond float32: a NaN loss and a NaN gradient.
-    const flag = nonFiniteFlag(features, offDiagonal);
-    const s = poisoned(offDiagonal, flag);
-    const masked = tf.add(s, tf.tensor2d(selfInf, [anchors, rows]));
-    const logZ = tf.logSumExp(masked, 1);
-    const safeCounts = tf.tensor1d(counts.map((c) => (c > 0 ? c : 1)));
-    let perAnchor: tf.Tensor;
-    if (variant === 'out') {
-      // -(1/|P|) Σ_p w_p log softmax(s)_p = log Z - Σ_p w_p s_p / |P|.
-      const pos = tf.tensor2d(positiveWeights, [anchors, rows]);
-      perAnchor = tf.sub(logZ, tf.div(tf.sum(tf.mul(pos, s), 1), safeCounts));
-    } else {
-      // -log((1/|P|) Σ_p w_p softmax(s)_p) = log Z - log Σ_p exp(s_p + log w_p) + log |P|, the
-      // middle term a log-sum-exp over the positives alone: log w is -Inf elsewhere (the anchor
-      // itself included), and 0 in rows without positives (their loss is dropped; this keeps
-      // their log-sum-exp and its gradient finite).
-      const logWeights = new Float32Array(anchors * rows);
-      for (let a = 0; a < anchors; a++)
-        for (let r = 0; r < rows; r++) {
-          const w = positiveWeights[a * rows + r]!;
-          logWeights[a * rows + r] = w > 0 ? Math.log(w) : counts[a]! > 0 ? -Infinity : 0;
-        }
-      const positiveLogits = tf.add(s, tf.tensor2d(logWeights, [anchors, rows]));
-      perAnchor = tf.add(tf.sub(logZ, tf.logSumExp(positiveLogits, 1)), tf.log(safeCounts));
-    }
-    const keep = tf.tensor1d(counts.map((c) => (c > 0 ? 1 : 0)));
-    const total = tf.sum(tf.mul(perAnchor, keep));
-    return tf.add(tf.mul(tf.div(total, included), scale), flag) as tf.Scalar;
   });
+}
+
+/** The composed loss: autodiff through tfjs ops, the masks built in JavaScript. */
+function composedLoss(
+  features: tf.Tensor3D,
+  contrast: tf.Tensor2D,
+  memory: tf.Tensor2D | null,
+  batch: number,
+  views: number,
+  anchors: number,
+  relation: Relation,
+  variant: 'out' | 'in',
+  denominator: Denominator,
+  temperature: number,
+  counts: Float32Array,
+  valid: Uint8Array,
+  included: number,
+  scale: number,
+): tf.Scalar {
+  const rows = batch * views;
+  const extra = memory ? memory.shape[0] : 0;
+  const cols = rows + extra;
+  const samples = batch + extra;
+  const dim = contrast.shape[1];
+  const sampleOf = sampleOfColumns(batch, views, extra);
+  // Per (anchor, column): positive weight (0 at self and at left-out columns), and whether the
+  // column is in the anchor's denominator.
+  const positiveWeights = new Float32Array(anchors * cols);
+  const denominatorInf = new Float32Array(anchors * cols);
+  const withoutNegatives = new Uint8Array(anchors);
+  for (let a = 0; a < anchors; a++) {
+    const img = a % batch;
+    let inDenominator = 0;
+    for (let c = 0; c < cols; c++) {
+      const k = sampleOf[c];
+      let w: number;
+      if (c === a) w = -1;
+      else if (relation.labels) w = relation.labels[k] === relation.labels[img] ? 1 : 0;
+      else w = relation.mask![img * samples + k];
+      if (w > 0) positiveWeights[a * cols + c] = w;
+      const z = w === 0 || (w > 0 && denominator === 'all');
+      if (z) inDenominator++;
+      denominatorInf[a * cols + c] = z ? 0 : -Infinity;
+    }
+    // Nothing to normalise over: for 'one-positive', no negatives (every p is 1; see below);
+    // otherwise the anchor is not counted. A row of 0 keeps its log-sum-exp finite.
+    if (inDenominator === 0) {
+      denominatorInf.fill(0, a * cols, (a + 1) * cols);
+      withoutNegatives[a] = 1;
+    }
+  }
+  const anchor =
+    anchors === rows ? contrast : (tf.slice(contrast, [0, 0], [anchors, dim]) as tf.Tensor2D);
+  const all = memory ? (tf.concat([contrast, constant(memory)]) as tf.Tensor2D) : contrast;
+  const logits = tf.div(matMulT(anchor, all), temperature);
+  // Self-similarities leave every sum by selection, not by a large offset: the anchor's own
+  // logit may overflow, and no finite offset stays below every logit a stable log-sum-exp
+  // handles. offDiagonal has 0 there, masked -Inf (exp gives 0, and 0 weights never meet it).
+  const self = new Uint8Array(anchors * cols);
+  for (let a = 0; a < anchors; a++) self[a * cols + a] = 1;
+  const offDiagonal = tf.where(
+    tf.tensor2d(self, [anchors, cols], 'bool'),
+    tf.zeros([anchors, cols]),
+    logits,
+  );
+  // NaN or ±Inf features, or a logit beyond float32: a NaN loss and a NaN gradient.
+  const flag = memory
+    ? nonFiniteFlag(features, memory, offDiagonal)
+    : nonFiniteFlag(features, offDiagonal);
+  const s = poisoned(offDiagonal, flag);
+  const logZ = tf.logSumExp(tf.add(s, tf.tensor2d(denominatorInf, [anchors, cols])), 1);
+  const safeCounts = tf.tensor1d(counts.map((c) => (c > 0 ? c : 1)));
+  const pos = () => tf.tensor2d(positiveWeights, [anchors, cols]);
+  // log w at the positives, -Inf elsewhere (the anchor itself included), and 0 in rows without
+  // positives (their loss is dropped; this keeps their log-sum-exp and its gradient finite).
+  const logPositiveWeights = () => {
+    const out = new Float32Array(anchors * cols);
+    for (let a = 0; a < anchors; a++)
+      for (let c = 0; c < cols; c++) {
+        const w = positiveWeights[a * cols + c]!;
+        out[a * cols + c] = w > 0 ? Math.log(w) : counts[a]! > 0 ? -Infinity : 0;
+      }
+    return tf.tensor2d(out, [anchors, cols]);
+  };
+  let perAnchor: tf.Tensor;
+  if (denominator === 'one-positive') {
+    // p_ip = e^{s_p} / (e^{s_p} + N_i) = sigmoid(s_p - log N_i), N_i the negatives' sum, so
+    // -log p_ip = softplus(log N_i - s_p). Without negatives, p = 1: a large negative offset
+    // makes the softplus 0 (value and gradient).
+    const offset = tf.tensor2d(
+      Float32Array.from(withoutNegatives, (w) => (w ? -1e30 : 0)),
+      [anchors, 1],
+    );
+    const nll = tf.softplus(tf.sub(tf.add(tf.reshape(logZ, [anchors, 1]), offset), s));
+    if (variant === 'out') perAnchor = tf.div(tf.sum(tf.mul(pos(), nll), 1), safeCounts);
+    else perAnchor = tf.sub(tf.log(safeCounts), tf.logSumExp(tf.sub(logPositiveWeights(), nll), 1));
+  } else if (variant === 'out') {
+    // -(1/|P|) Σ_p w_p log softmax(s)_p = log Z - Σ_p w_p s_p / |P|.
+    perAnchor = tf.sub(logZ, tf.div(tf.sum(tf.mul(pos(), s), 1), safeCounts));
+  } else {
+    // -log((1/|P|) Σ_p w_p softmax(s)_p) = log Z - log Σ_p exp(s_p + log w_p) + log |P|, the
+    // middle term a log-sum-exp over the positives alone.
+    const positiveLogits = tf.add(s, logPositiveWeights());
+    perAnchor = tf.add(tf.sub(logZ, tf.logSumExp(positiveLogits, 1)), tf.log(safeCounts));
+  }
+  const keep = tf.tensor1d(Float32Array.from(valid));
+  const total = tf.sum(tf.mul(perAnchor, keep));
+  return tf.add(tf.mul(tf.div(total, included), scale), flag) as tf.Scalar;
 }
 
 export interface SimclrOptions {
   temperature?: number;
   baseTemperature?: number;
   contrastMode?: 'all' | 'one';
+  /** See {@link SupConOptions.denominator}. */
+  denominator?: 'all' | 'one-positive' | 'only-negatives';
+  /** Extra negatives `[M, dim]` (a queue of earlier batches' projections): see {@link SupConOptions.memory}. */
+  memory?: { features: tf.Tensor2D };
   /** See {@link SupConOptions.implementation}. */
   implementation?: 'auto' | 'fused' | 'composed';
 }
@@ -456,5 +750,10 @@ export function simclrLoss(features: tf.Tensor3D, options: SimclrOptions = {}): 
     'simclrLoss',
     `features needs at least 2 views, got [${features.shape.join(', ')}]`,
   );
-  return supConLoss(features, null, { ...options, noPositives: 'exclude' });
+  const { memory, ...rest } = options;
+  return supConLoss(features, null, {
+    ...rest,
+    ...(memory ? { memory: { features: memory.features } } : {}),
+    noPositives: 'exclude',
+  });
 }
