@@ -11,7 +11,7 @@ import { crossEntropyLoss, nPairLoss, tripletLoss } from './metric';
 import { simclrLoss, supConLoss } from './supcon';
 
 export { supConLoss, simclrLoss } from './supcon';
-export type { SupConOptions, SimclrOptions } from './supcon';
+export type { SupConOptions, SimclrOptions, SupConMemory, UniformSource } from './supcon';
 export { loadFusedKernel, fusedKernelInfo } from './native/kernel';
 export { tripletLoss, nPairLoss, crossEntropyLoss, pairwiseDistances } from './metric';
 export type { TripletOptions, Distance } from './metric';
@@ -29,21 +29,35 @@ const temperatures = {
   baseTemperature: z.number().positive().optional(),
   contrastMode: z.enum(['all', 'one']).default('all'),
 };
+/**
+ * google-research's supcon denominator modes (see SupConOptions.denominator). The options added
+ * since 0.1 are optional without a default, so that a resolved config without them stays as it
+ * was (supConLoss applies the defaults: 'all', -1).
+ */
+const denominator = z.enum(['all', 'one-positive', 'only-negatives']).optional();
 const supconSchema = z.strictObject({
   ...temperatures,
   noPositives: z.enum(['exclude', 'zero', 'error']).default('exclude'),
   normalize: z.boolean().default(false),
+  denominator,
+  /** Positive rows per anchor besides its own views (-1: all); a multiple of train.views. */
+  positivesCap: z.number().int().min(-1).optional(),
 });
 
 function supconPart(variant: 'out' | 'in') {
   return defineFactory({
     schema: supconSchema,
     description: `Supervised contrastive loss, summation ${variant === 'out' ? 'outside (eq. 2, recommended)' : 'inside (eq. 3)'} the log`,
-    create: (o): LossPart => ({
+    create: (o, context): LossPart => ({
       input: 'embeddings',
       supervised: true,
+      // The positives cap draws from the part's generator (saved and restored with the run).
       compute: (input) =>
-        supConLoss(features(input, `supcon-${variant}`), input.labels, { ...o, variant }),
+        supConLoss(features(input, `supcon-${variant}`), input.labels, {
+          ...o,
+          variant,
+          rng: context.rng,
+        }),
     }),
   });
 }
@@ -66,7 +80,7 @@ export const lossesPlugin = definePlugin({
     'supcon-out': supconPart('out'),
     'supcon-in': supconPart('in'),
     simclr: defineFactory({
-      schema: z.strictObject(temperatures),
+      schema: z.strictObject({ ...temperatures, denominator }),
       description:
         "SimCLR's NT-Xent: the other views of the same image are the positives (no labels)",
       create: (o): LossPart => ({
