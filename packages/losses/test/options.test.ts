@@ -570,6 +570,21 @@ for (const backend of BACKENDS)
         tf.dispose([f, labels, memoryLabels]);
       });
 
+      it('memory gets no gradient, even as a trainable variable', () => {
+        const f = tf.variable(unitFeatures(4, 2, 3, 22));
+        const mem = tf.variable(unitRows(3, 3, 23));
+        const labels = tf.tensor1d([0, 1, 0, 1], 'int32');
+        const memoryLabels = tf.tensor1d([1, 0, 1], 'int32');
+        const { value, grads } = tf.variableGrads(() =>
+          loss(f, labels, { memory: { features: mem, labels: memoryLabels } }),
+        );
+        expect(Number.isFinite(value.dataSync()[0])).toBe(true);
+        expect(Array.from(grads[f.name]!.dataSync()).some((g) => g !== 0)).toBe(true);
+        const memGrad = grads[mem.name];
+        if (memGrad) expect(Array.from(memGrad.dataSync()).every((g) => g === 0)).toBe(true);
+        tf.dispose([value, ...Object.values(grads), f, mem, labels, memoryLabels]);
+      });
+
       it('simclrLoss with memory: the memory samples are negatives', () => {
         const f = unitFeatures(4, 2, 3, 14);
         const mem = unitRows(5, 3, 15);
