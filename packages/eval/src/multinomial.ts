@@ -83,6 +83,13 @@ export class MultinomialProblem implements LbfgsProblem {
   private zp: Float64Array;
   private p: Float64Array;
   private readonly g32: Float32Array;
+  /** P − Y (float64) at the current θ, and its data loss (set by `valueAndGradient`). */
+  private residual: Float64Array;
+  private loss = Number.NaN;
+  /** P − Y and data loss at θ + `trialAlpha`·p, the last point evaluated on the line. */
+  private trial: Float64Array;
+  private trialLoss = Number.NaN;
+  private trialAlpha = Number.NaN;
   private readonly scratch: Float64Array;
   private ww = 0;
   private wp = 0;
@@ -108,6 +115,8 @@ export class MultinomialProblem implements LbfgsProblem {
     this.zp = new Float64Array(this.n * k);
     this.p = new Float64Array(this.theta.length);
     this.g32 = new Float32Array(this.n * k);
+    this.residual = new Float64Array(this.n * k);
+    this.trial = new Float64Array(this.n * k);
     this.scratch = new Float64Array(k);
   }
 
@@ -122,9 +131,12 @@ export class MultinomialProblem implements LbfgsProblem {
     for (let i = 0; i < n; i++) for (let c = 0; c < k; c++) out[i * k + c] = (out[i * k + c] as number) + (v[dk + c] as number);
   }
 
-  /** Σ_i logloss_i at logits `z` (+ α·zp when given); fills `g32` with P − Y and returns Σ_i (P − Y)·zp too. */
-  private dataTerm(alpha: number, withZp: boolean, fillGradient: boolean): { loss: number; slope: number } {
-    const { n, k, z, zp, y, scratch, g32 } = this;
+  /**
+   * Σ_i logloss_i at logits `z` (+ α·zp when `withZp`), and Σ_i (P − Y)·zp; writes P − Y into
+   * `residual` when given. The one pass over `n × k` that computes exponentials.
+   */
+  private dataTerm(alpha: number, withZp: boolean, residual: Float64Array | null): { loss: number; slope: number } {
+    const { n, k, z, zp, y, scratch } = this;
     let loss = 0;
     let slope = 0;
     for (let i = 0; i < n; i++) {
@@ -147,7 +159,7 @@ export class MultinomialProblem implements LbfgsProblem {
       for (let c = 0; c < k; c++) {
         const gi = (scratch[c] as number) / sum - (c === yi ? 1 : 0);
         if (withZp) slope += gi * (zp[o + c] as number);
-        if (fillGradient) g32[o + c] = gi;
+        if (residual) residual[o + c] = gi;
       }
     }
     return { loss, slope };
@@ -160,16 +172,21 @@ export class MultinomialProblem implements LbfgsProblem {
     return s / (2 * this.C);
   }
 
-  /** Value and gradient at the current θ from the tracked logits. */
-  private valueAndGradient(): ValueAndGradient {
-    const { d, k, n, theta, C } = this;
+  /**
+   * Value and gradient at the current θ from the tracked logits. `known`: the data loss and
+   * P − Y there were already computed (by the line search, at the accepted step), in `residual`.
+   */
+  private valueAndGradient(known = false): ValueAndGradient {
+    const { d, k, n, theta, C, g32 } = this;
     const dk = d * k;
-    const { loss } = this.dataTerm(0, false, true);
-    const gw = this.products.xtg(this.g32);
+    if (!known) this.loss = this.dataTerm(0, false, this.residual).loss;
+    const r = this.residual;
+    g32.set(r);
+    const gw = this.products.xtg(g32);
     const g = new Float64Array(dk + k);
     for (let j = 0; j < dk; j++) g[j] = (gw[j] as number) + (theta[j] as number) / C;
-    for (let i = 0; i < n; i++) for (let c = 0; c < k; c++) g[dk + c] = (g[dk + c] as number) + (this.g32[i * k + c] as number);
-    return { f: loss + this.penalty(), g };
+    for (let i = 0; i < n; i++) for (let c = 0; c < k; c++) g[dk + c] = (g[dk + c] as number) + (g32[i * k + c] as number);
+    return { f: this.loss + this.penalty(), g };
   }
 
   start(): ValueAndGradient {
@@ -194,9 +211,23 @@ export class MultinomialProblem implements LbfgsProblem {
     this.ww = ww;
     this.wp = wp;
     this.pp = pp;
+    this.trialAlpha = Number.NaN;
     return (alpha: number): LinePoint => {
-      const { loss, slope } = this.dataTerm(alpha, true, false);
       const C2 = 2 * this.C;
+      if (alpha === 0) {
+        // At α = 0 the logits are z exactly (z + 0·zp): the loss and P − Y of the current point,
+        // kept from `valueAndGradient`, give the same figures as a fresh pass, without exponentials.
+        const { n, k, residual, zp } = this;
+        let slope = 0;
+        for (let i = 0; i < n; i++) {
+          const o = i * k;
+          for (let c = 0; c < k; c++) slope += (residual[o + c] as number) * (zp[o + c] as number);
+        }
+        if (Number.isFinite(slope)) return { f: this.loss + this.ww / C2, df: slope + (2 * this.wp) / C2 };
+      }
+      const { loss, slope } = this.dataTerm(alpha, true, this.trial);
+      this.trialAlpha = alpha;
+      this.trialLoss = loss;
       return {
         f: loss + (this.ww + 2 * alpha * this.wp + alpha * alpha * this.pp) / C2,
         df: slope + (2 * this.wp + 2 * alpha * this.pp) / C2,
@@ -208,6 +239,14 @@ export class MultinomialProblem implements LbfgsProblem {
     const { theta, p, z, zp } = this;
     for (let j = 0; j < theta.length; j++) theta[j] = (theta[j] as number) + alpha * (p[j] as number);
     for (let j = 0; j < z.length; j++) z[j] = (z[j] as number) + alpha * (zp[j] as number);
+    // The line search's last trial is usually the step it accepts: its loss and P − Y were
+    // computed from z + α·zp, the very float64 values z now holds, so they are reused as they are.
+    if (alpha === this.trialAlpha) {
+      [this.residual, this.trial] = [this.trial, this.residual];
+      this.loss = this.trialLoss;
+      this.trialAlpha = Number.NaN;
+      return this.valueAndGradient(true);
+    }
     return this.valueAndGradient();
   }
 
@@ -219,7 +258,8 @@ export class MultinomialProblem implements LbfgsProblem {
     const rounded = Float64Array.from(Float32Array.from(this.theta));
     const dk = this.d * this.k;
     this.product(rounded, this.z);
-    const { loss } = this.dataTerm(0, false, false);
+    const { loss } = this.dataTerm(0, false, null);
+    this.loss = Number.NaN; // z no longer holds the logits of θ
     let s = 0;
     for (let j = 0; j < dk; j++) s += (rounded[j] as number) ** 2;
     let correct = 0;
