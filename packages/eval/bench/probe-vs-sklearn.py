@@ -19,6 +19,19 @@ t10k-images-idx3-ubyte, pixels / 255. Two feature cases:
 
 - synthetic: probe.bench.ts's 60000 x 512 timing case (see `synthetic`), train set only.
 
+Two cases on the features of a trained encoder, read from files written by
+tools/dump-encoder-features.mjs (a header FILE.json and float32 little-endian rows FILE.f32):
+
+- checkpoint: reference/fashion-encoder-subset.*, committed: the frozen 128-d encoder features
+  of a SupCon checkpoint (runs/fashion-mnist-repro/supcon-out-seed0, see the header's `source`)
+  on the same 200 / 100 images per class;
+- checkpointFull: the same encoder on all 60000 train / 10000 test images, from
+  bench-results/fashion-encoder-full.* (not committed: 34 MiB; `--full FILE` to read another
+  header). Left out, with a note, when the file is missing: write it first with
+  `node tools/dump-encoder-features.mjs --checkpoint <the subset's checkpoint> --full bench-results/fashion-encoder-full`.
+  Its `file` entry records the header's source and sha256, so that probe.bench.ts compares with
+  these figures only on the same features.
+
 Each case: StandardScaler fitted on train, then LogisticRegression(lbfgs, C=1, tol=1e-4,
 max_iter=10000), multinomial. In sklearn 1.2 the lbfgs objective is
     sum_i logloss_i + ||W||^2 / (2 C)        (intercept unpenalised, no 1/n)
@@ -47,7 +60,10 @@ from sklearn.preprocessing import StandardScaler
 
 DATA = "/usr/share/datasets/fashion-mnist"
 HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", "..", ".."))
 OUT = os.path.join(HERE, "reference", "probe-sklearn.json")
+CHECKPOINT_SUBSET = os.path.join(HERE, "reference", "fashion-encoder-subset.json")
+CHECKPOINT_FULL = os.path.join(ROOT, "bench-results", "fashion-encoder-full.json")
 TRAIN_PER_CLASS, TEST_PER_CLASS = 200, 100
 ENCODER_SEED, ENCODER_DIM = 1234, 512
 M32 = 0xFFFFFFFF
@@ -88,6 +104,23 @@ def subset(prefix, per_class):
                 break
     keep = np.array(keep)
     return images[keep].reshape(len(keep), -1).astype(np.float64) / 255.0, labels[keep].astype(np.int64)
+
+
+def read_features(header_file):
+    """A tools/dump-encoder-features.mjs file: (train x, train y, test x, test y, header)."""
+    with open(header_file) as f:
+        h = json.load(f)
+    assert h["format"] == "supcon-encoder-features" and h["dtype"] == "float32" and h["byteOrder"] == "little", header_file
+    x = np.fromfile(os.path.join(os.path.dirname(header_file), h["data"]), dtype="<f4").reshape(h["shape"]).astype(np.float64)
+    out = []
+    for split in ("train", "test"):
+        s = h["splits"][split]
+        out += [x[s["rowOffset"] : s["rowOffset"] + s["rows"]], np.array(s["labels"], dtype=np.int64)]
+    return (*out, h)
+
+
+def file_entry(header_file, h):
+    return {"file": os.path.relpath(header_file, ROOT), "sha256": h["sha256"], "shape": h["shape"], "source": h["source"], "commit": h["commit"]}
 
 
 def encoder_map(dim_in):
@@ -172,7 +205,7 @@ def run_case(name, xtr, ytr, xte, yte, C=1.0):
     }
     test = f"test top-1 {100 * out['testTop1']:.2f}%" if ste is not None else "(no test set)   "
     print(
-        f"{name:9s} {test}  train {100 * out['trainTop1']:.2f}%  "
+        f"{name:14s} {test}  train {100 * out['trainTop1']:.2f}%  "
         f"objective {obj:.6f} (minimum {opt:.6f})  {n_iter} iterations  {seconds:.2f} s"
     )
     return out
@@ -203,6 +236,9 @@ def small_case():
 
 
 def main():
+    full_file = CHECKPOINT_FULL
+    if "--full" in sys.argv:
+        full_file = os.path.abspath(sys.argv[sys.argv.index("--full") + 1])
     xtr, ytr = subset("train", TRAIN_PER_CLASS)
     xte, yte = subset("t10k", TEST_PER_CLASS)
     enc = encoder_map(xtr.shape[1])
@@ -223,6 +259,17 @@ def main():
         },
         "small": small_case(),
     }
+    *split, h = read_features(CHECKPOINT_SUBSET)
+    ref["cases"]["checkpoint"] = {**run_case("checkpoint", *split), **file_entry(CHECKPOINT_SUBSET, h)}
+    if os.path.exists(full_file):
+        *split, h = read_features(full_file)
+        ref["cases"]["checkpointFull"] = {**run_case("checkpointFull", *split), **file_entry(full_file, h)}
+    else:
+        print(
+            f"checkpointFull: left out: {os.path.relpath(full_file)} is missing (write it with node tools/dump-encoder-features.mjs "
+            f"--checkpoint {h['source']['checkpoint']} --full {os.path.relpath(CHECKPOINT_FULL)})",
+            file=sys.stderr,
+        )
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     with open(OUT, "w") as f:
         json.dump(ref, f, indent=1)

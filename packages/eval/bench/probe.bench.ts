@@ -5,15 +5,26 @@
  * Needs Debian's dataset-fashion-mnist. The sklearn side is bench/probe-vs-sklearn.py, which
  * writes bench/reference/probe-sklearn.json (regenerate it with
  * `unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE; /usr/bin/python3 packages/eval/bench/probe-vs-sklearn.py`).
- * Cases: Fashion-MNIST raw pixels and a fixed random ReLU "encoder" (see fashion-subset.ts), 200
- * train / 100 test images per class; then 60000 x 512 synthetic features, 10 classes (timing).
+ * Cases: Fashion-MNIST raw pixels, a fixed random ReLU "encoder" (see fashion-subset.ts) and the
+ * 128-d encoder features of a trained SupCon checkpoint (the committed
+ * reference/fashion-encoder-subset.*, see checkpoint-features.ts), 200 train / 100 test images
+ * per class; then two timings: 60000 x 512 synthetic features, 10 classes, and the checkpoint's
+ * encoder features on all of Fashion-MNIST, 60000 x 128 (test on 10000). The latter is read from
+ * bench-results/fashion-encoder-full.* (not committed); when it is missing and the checkpoint of the
+ * reference is at hand (runs/fashion-mnist-repro/...), it is written first with
+ * tools/dump-encoder-features.mjs (~1.5 min), else the case is skipped with a note.
  * Exits 1 if a test top-1 differs from sklearn's by more than 0.5 point.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { createRng } from '@supcon/core';
+import { LinearProducts } from '../src/multinomial';
 import { evaluateLinearProbe, trainLinearProbe } from '../src/probe';
+import { CHECKPOINT_FULL, CHECKPOINT_SUBSET, readCheckpointFeatures, REPO_ROOT } from './checkpoint-features';
 import { encoderFeatures, fashionSubset, mulberry32, type Split } from './fashion-subset';
 import reference from './reference/probe-sklearn.json';
 
@@ -25,15 +36,22 @@ await tf.ready();
 
 const pct = (v: number): string => `${(100 * v).toFixed(2)}%`;
 const row = (cells: (string | number)[], widths: number[]): string => cells.map((c, i) => String(c).padStart(widths[i] as number)).join('  ');
-const widths = [8, 9, 9, 7, 12, 12, 9, 9, 9, 11, 8, 8, 10];
+const widths = [10, 9, 9, 7, 12, 12, 9, 9, 9, 11, 8, 8, 10];
 console.log(`linear probe (defaults: lbfgs, C=1, tol 1e-4, standardised) vs scikit-learn ${reference.sklearn} LogisticRegression, tfjs ${backend}`);
 console.log(row(['case', 'ours top1', 'sk top1', 'Δ pts', 'ours obj', 'sk obj', 'rel diff', 'ours CE', 'sk CE', 'iters o/sk', 'ours s', 'sk s', 'stop'], widths));
 
 let failed = false;
 const { train, test } = fashionSubset();
-const cases: ['pixels' | 'encoder', () => [Split, Split]][] = [
+const cases: ['pixels' | 'encoder' | 'checkpoint', () => [Split, Split]][] = [
   ['pixels', () => [train, test]],
   ['encoder', () => [encoderFeatures(train), encoderFeatures(test)]],
+  [
+    'checkpoint',
+    () => {
+      const f = readCheckpointFeatures(CHECKPOINT_SUBSET);
+      return [f.train, f.test];
+    },
+  ],
 ];
 for (const [name, make] of cases) {
   const ref = reference.cases[name];
@@ -68,7 +86,11 @@ for (const [name, make] of cases) {
     ),
   );
 }
-console.log('(obj: Σ logloss + ||W||²/2C on standardised features; CE: mean train cross-entropy; sklearn seconds are from the machine that wrote the reference)');
+const ckptSource = reference.cases.checkpoint.source;
+console.log(
+  `(obj: Σ logloss + ||W||²/2C on standardised features; CE: mean train cross-entropy; sklearn seconds are from the machine that wrote the reference; ` +
+    `checkpoint: ${reference.cases.checkpoint.dim}-d encoder features of ${ckptSource.run} ${ckptSource.checkpoint}, ${reference.cases.checkpoint.file})`,
+);
 
 // timing: 60000 x 512 "random-ish" features, 10 overlapping classes: relu(class centre + uniform noise)
 const n = 60000;
@@ -95,6 +117,80 @@ console.log(
 );
 probe.dispose();
 xt.dispose();
+
+// timing on real features: the checkpoint's encoder on all of Fashion-MNIST, 60000 x 128
+// absent when probe-vs-sklearn.py ran without the full features file
+const full = (reference.cases as Partial<typeof reference.cases>).checkpointFull;
+const want = full?.source ?? reference.cases.checkpoint.source; // the checkpoint of the committed subset
+const rel = (f: string): string => path.relative(process.cwd(), f);
+if (!existsSync(CHECKPOINT_FULL)) {
+  const ckpt = path.join(REPO_ROOT, want.run, 'checkpoints', want.checkpoint);
+  const dump = ['tools/dump-encoder-features.mjs', '--run', want.run, '--checkpoint', want.checkpoint, '--full', path.relative(REPO_ROOT, CHECKPOINT_FULL.replace(/\.json$/, ''))];
+  if (existsSync(path.join(ckpt, 'checkpoint.json'))) {
+    console.log(`writing ${rel(CHECKPOINT_FULL)} from ${path.relative(REPO_ROOT, ckpt)}: node ${dump.join(' ')}`);
+    const r = spawnSync(process.execPath, dump, { cwd: REPO_ROOT, stdio: 'inherit' });
+    if (r.status !== 0) console.log(`dump-encoder-features failed (exit ${r.status ?? r.signal})`);
+  } else {
+    console.log(
+      `real features, 60000 x 128: skipped: ${rel(CHECKPOINT_FULL)} is missing and the reference's checkpoint ${path.relative(REPO_ROOT, ckpt)} is not here ` +
+        `(a fresh clone, or pruned): with another checkpoint, run node ${dump.join(' ').replace(want.checkpoint, 'epoch-NNNN')}, ` +
+        `then /usr/bin/python3 packages/eval/bench/probe-vs-sklearn.py for sklearn's figures on it`,
+    );
+  }
+}
+if (existsSync(CHECKPOINT_FULL)) {
+  const f = readCheckpointFeatures(CHECKPOINT_FULL);
+  const same = f.header.sha256 === full?.sha256;
+  const sameCheckpoint = f.header.source.run === full?.source.run && f.header.source.checkpointCreatedAt === full.source.checkpointCreatedAt;
+  // where the time goes: the two float32 products per iteration (tfjs matMuls, with their copies) vs the rest (JS)
+  let productMs = 0;
+  let productCalls = 0;
+  for (const method of ['xv', 'xtg'] as const) {
+    const original = LinearProducts.prototype[method];
+    LinearProducts.prototype[method] = function (this: LinearProducts, v: Float32Array): Float32Array {
+      const t = performance.now();
+      const out = original.call(this, v);
+      productMs += performance.now() - t;
+      productCalls++;
+      return out;
+    };
+  }
+  const xtr = tf.tensor2d(f.train.x, [f.train.n, f.train.dim]);
+  const xte = tf.tensor2d(f.test.x, [f.test.n, f.test.dim]);
+  const t1 = performance.now();
+  const r = evaluateLinearProbe(xtr, f.train.y, xte, f.test.y, createRng(0));
+  const s1 = (performance.now() - t1) / 1000;
+  tf.dispose([xtr, xte]);
+  const src = f.header.source;
+  console.log(
+    `real features: ${f.train.n} x ${f.train.dim} train / ${f.test.n} test, encoder of ${src.run} ${src.checkpoint} (epoch ${src.epochsCompleted}), ${rel(CHECKPOINT_FULL)}:`,
+  );
+  const objective = r.objective as number;
+  const ours =
+    `ours ${s1.toFixed(1)} s, ${r.iterations} iterations (${((s1 * 1000) / Math.max(r.iterations, 1)).toFixed(0)} ms each; products X·V, Xᵀ·G ` +
+    `${(productMs / 1000).toFixed(1)} s in ${productCalls} calls = ${((100 * productMs) / (s1 * 1000)).toFixed(0)}%, the rest JS), ` +
+    `${r.converged ? 'converged' : 'NOT converged'} (${r.stopReason}); test top-1 ${pct(r.top1)}, train ${pct(r.trainTop1)}, objective ${objective.toFixed(3)}`;
+  if (full && (same || sameCheckpoint)) {
+    const diff = 100 * (r.top1 - full.testTop1);
+    if (Math.abs(diff) > 0.5 + 1e-9) failed = true;
+    console.log(`  ${ours}`);
+    console.log(
+      `  sklearn ${full.seconds.toFixed(1)} s, ${full.iterations} iterations (${((full.seconds * 1000) / full.iterations).toFixed(0)} ms each); test top-1 ${pct(full.testTop1)}, ` +
+        `train ${pct(full.trainTop1)}, objective ${full.objective.toFixed(3)} (minimum ${full.objectiveOptimum.toFixed(3)})`,
+    );
+    console.log(
+      `  Δ top-1 ${diff >= 0 ? '+' : ''}${diff.toFixed(2)} points, objective rel diff ${((objective - full.objective) / full.objective).toExponential(1)}, ` +
+        `time ours/sklearn ${(s1 / full.seconds).toFixed(2)}x` +
+        (same ? '' : ` (features recomputed from the same checkpoint, not bit-identical to the reference's: sha256 ${f.header.sha256.slice(0, 12)} vs ${full.sha256.slice(0, 12)})`),
+    );
+  } else {
+    console.log(`  ${ours}`);
+    console.log(
+      `  sklearn: no figures for these features (${full ? `the reference's are for ${full.source.checkpoint} of ${full.source.run}` : 'the reference has no checkpointFull case'}): ` +
+        `rerun /usr/bin/python3 packages/eval/bench/probe-vs-sklearn.py to compare`,
+    );
+  }
+}
 if (failed) {
   console.error('FAIL: a test top-1 differs from sklearn by more than 0.5 point');
   process.exitCode = 1;
