@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { batchNormTraining } from '@supcon/backends';
+import { batchNormTraining } from './batch-norm-op';
 
 export interface BatchNormOptions {
   /** Weight of the old running statistics in each update (tfjs/Keras convention; PyTorch's momentum 0.1 is 0.9 here). Default 0.99. */
@@ -25,10 +25,10 @@ export interface BatchNormOptions {
 /**
  * Batch normalisation over the last axis, a drop-in for `tf.layers.batchNormalization({ axis: -1 })`:
  * the same weights in the same order (gamma, beta, moving_mean, moving_variance), the same
- * inference and the same running-average updates. In training it runs `batchNormTraining` from
- * `@supcon/backends`, one op with a hand-written gradient (native SIMD kernels on wasm), instead
- * of tfjs-layers' moments-then-batchNorm whose autodiff makes about sixteen full passes over the
- * activation. Serializable: call `registerBackboneLayers()` before loading a saved model with it.
+ * inference and the same running-average updates. In training it runs `batchNormTraining`
+ * (./batch-norm-op.ts), one op with a hand-written gradient (native SIMD kernels on wasm, which
+ * @supcon/backends registers under the op's kernel name), instead of tfjs-layers'
+ * moments-then-batchNorm whose autodiff makes about sixteen full passes over the activation. Serializable: call `registerBackboneLayers()` before loading a saved model with it.
  */
 export class BatchNorm extends tfl.layers.Layer {
   static readonly className = 'SupconBatchNorm';

@@ -1,7 +1,8 @@
 /**
  * @supcon/backbones: ResNet-18/34/50/101 (CIFAR and ImageNet stems), a small CNN / small ResNet,
  * an MLP encoder, projection heads ending on the unit sphere, and an encoder+head holder.
- * Importing registers nothing (call `registerBackboneLayers()` before loading saved models).
+ * Importing registers nothing (call `registerBackboneLayers()` before loading saved models; the
+ * `batchNormTraining` op registers its own gradient when it first runs its kernel).
  */
 import { defineFactory, definePlugin } from '@supcon/core';
 import type { BuildContext } from '@supcon/core';
@@ -16,6 +17,14 @@ export type { ProjectionHeadOptions, ContrastiveModel } from './heads';
 export { L2Normalize, registerBackboneLayers } from './l2-normalize';
 export { BatchNorm } from './batch-norm';
 export type { BatchNormOptions } from './batch-norm';
+export {
+  batchNormTraining,
+  registerBatchNormTrainingGradient,
+  batchNormTrainingGradConfig,
+  BATCH_NORM_TRAINING,
+  BATCH_NORM_TRAINING_GRAD,
+} from './batch-norm-op';
+export type { BatchNormTrainingResult, BatchNormTrainingAttrs } from './batch-norm-op';
 
 function inputShapeOf(context: BuildContext, kind: string, rank: number): number[] {
   const shape = context.inputShape;

@@ -2,8 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tfl from '@tensorflow/tfjs-layers'; // also registers tfjs's stock gradients
-import { batchNormTraining, registerWasmTrainingKernels } from '@supcon/backends';
-import { BatchNorm, registerBackboneLayers } from '../src/index';
+// @supcon/backends is a devDependency of this package, for its wasm kernels in these tests only:
+// the package itself does not depend on it (the op and the kernels meet by name).
+import { registerWasmTrainingKernels } from '@supcon/backends';
+import { BatchNorm, batchNormTraining, registerBackboneLayers } from '../src/index';
 
 type Backend = 'cpu' | 'wasm';
 const BACKENDS: Backend[] = ['cpu', 'wasm'];
