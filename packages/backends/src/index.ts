@@ -21,8 +21,7 @@ export type {
   WasmFeatures,
 } from './init';
 export { registerWasmTrainingKernels, wasmTrainingKernelConfigs } from './kernels/register';
+export { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD } from './kernels/BatchNormTraining';
 export { WASM_MAX_THREADS } from './wasm_threads';
-export { batchNormTraining } from './batch_norm';
 export { nativeKernelsSupported } from './native/train_kernels';
-export type { BatchNormTrainingResult } from './batch_norm';
 export type { NativeKernelsInfo } from './native/train_kernels';

@@ -1,5 +1,8 @@
 /**
- * supcon's training batch-norm kernels for wasm (used by `batchNormTraining` in ../batch_norm.ts):
+ * supcon's training batch-norm kernels for wasm, run by the `batchNormTraining` op of
+ * @supcon/backbones (packages/backbones/src/batch-norm-op.ts), which defines the op, its gradient
+ * and the kernels' contract. The two packages do not import each other; they meet by kernel name,
+ * as tfjs ops and kernels do:
  * - `SupConBatchNormTraining` (x, scale, offset; attr epsilon) → [y, mean, variance]: per-channel
  *   mean and biased variance of NHWC-style `[..., c]` input over every other axis (two passes:
  *   sums, then squared deviations) and y = (x − mean)·rsqrt(variance + ε)·scale + offset (one pass).
@@ -15,7 +18,11 @@ import { heapView, makeOutput } from './heap';
 import type { HeapBackend } from './heap';
 import { channelAffine, channelSums, heapVector, rowsAndChannels } from './native_ops';
 
-/** Kernel names shared with `batchNormTraining`. */
+/**
+ * The kernel names, declared here again: they must equal `BATCH_NORM_TRAINING` and
+ * `BATCH_NORM_TRAINING_GRAD` of @supcon/backbones (packages/backbones/src/batch-norm-op.ts), the
+ * names its op runs. tools/test/dependencies.test.ts checks that they do.
+ */
 export const BATCH_NORM_TRAINING = 'SupConBatchNormTraining';
 export const BATCH_NORM_TRAINING_GRAD = 'SupConBatchNormTrainingGrad';
 

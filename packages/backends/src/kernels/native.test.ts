@@ -8,7 +8,8 @@ import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-layers'; // registers tfjs's stock gradients
 import { registerWasmTrainingKernels } from './register';
 import { blockBroadcast } from './CastTile';
-import { batchNormTraining } from '../batch_norm';
+import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD } from './BatchNormTraining';
+import { batchNormKernelForward, batchNormViaKernels } from './batch_norm_testing';
 import { wasmKernelsInfo } from '../init';
 import { setTrainKernelsEnabled } from '../native/train_kernels';
 import { setWinogradEnabled } from './native_ops';
@@ -314,7 +315,12 @@ describe("supcon's native wasm kernels", () => {
   );
 });
 
-describe('batchNormTraining', () => {
+/**
+ * The batch-norm kernels by name, as the `batchNormTraining` op of @supcon/backbones runs them
+ * (that op, its gradient registration and its fallback are tested there; this package does not
+ * import it): forward outputs and gradients against tfjs's own composition on wasm and on cpu.
+ */
+describe('SupConBatchNormTraining and SupConBatchNormTrainingGrad kernels', () => {
   /** tfjs's own composition (moments, then batchNorm) differentiated by autodiff: the reference. */
   function reference(x: tf.Tensor, g: tf.Tensor1D, b: tf.Tensor1D, eps: number): tf.Tensor {
     const axes = [...Array(x.rank - 1).keys()];
@@ -322,70 +328,70 @@ describe('batchNormTraining', () => {
     return tf.batchNorm(x, mean, variance, b, g, eps);
   }
 
+  it('are registered on wasm only, under the names the op in @supcon/backbones runs', () => {
+    expect(tf.getKernel(BATCH_NORM_TRAINING, 'wasm')).toBeDefined();
+    expect(tf.getKernel(BATCH_NORM_TRAINING_GRAD, 'wasm')).toBeDefined();
+    expect(tf.getKernel(BATCH_NORM_TRAINING, 'cpu')).toBeUndefined();
+    expect(tf.getKernel(BATCH_NORM_TRAINING_GRAD, 'cpu')).toBeUndefined();
+  });
+
   it.each([[[4, 5, 6, 3]], [[2, 7, 5, 8]], [[3, 4, 4, 33]], [[50, 12]]])(
-    'values, statistics and gradients for x=%j match the autodiff of moments + batchNorm, on cpu and wasm',
+    'values, statistics and gradients for x=%j match the autodiff of moments + batchNorm (wasm and cpu)',
     async (shape) => {
       const c = shape[shape.length - 1]!;
-      const results: Record<string, Float32Array[]> = {};
-      for (const backend of ['cpu', 'wasm'] as const) {
-        await tf.setBackend(backend);
-        const before = tf.memory().numTensors;
-        results[backend] = tf.tidy(() => {
-          const x = tf.add(tf.mul(rand(shape, 11), 3), 2);
-          const g = rand([c], 12) as tf.Tensor1D;
-          const b = rand([c], 13) as tf.Tensor1D;
-          const w = rand(shape, 14);
-          const eps = 1e-3;
-          const ours = tf.grads((a: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) =>
-            tf.sum(tf.mul(batchNormTraining(a, gg as tf.Tensor1D, bb as tf.Tensor1D, eps).y, w)),
-          )([x, g, b]);
-          const theirs = tf.grads((a: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) =>
-            tf.sum(tf.mul(reference(a, gg as tf.Tensor1D, bb as tf.Tensor1D, eps), w)),
-          )([x, g, b]);
-          const { y, mean, variance } = batchNormTraining(x, g, b, eps);
-          const m = tf.moments(x, [...Array(x.rank - 1).keys()]);
-          const pairs: [tf.Tensor, tf.Tensor, string][] = [
-            [y, reference(x, g, b, eps), 'y'],
-            [mean, m.mean, 'mean'],
-            [variance, m.variance, 'variance'],
-            ...ours.map((t, i) => [t, theirs[i]!, `grad ${i}`] as [tf.Tensor, tf.Tensor, string]),
-          ];
-          for (const [a, e, what] of pairs)
-            expectClose(
-              a.dataSync() as Float32Array,
-              e.dataSync() as Float32Array,
-              1e-4,
-              `${backend} ${what}`,
-            );
-          return [y.dataSync() as Float32Array, ...ours.map((t) => t.dataSync() as Float32Array)];
-        });
-        expect(tf.memory().numTensors).toBe(before);
-      }
-      results.wasm!.forEach((v, i) => expectClose(v, results.cpu![i]!, 1e-4, `wasm vs cpu ${i}`));
+      const make = () => {
+        const x = tf.add(tf.mul(rand(shape, 11), 3), 2);
+        const g = rand([c], 12) as tf.Tensor1D;
+        const b = rand([c], 13) as tf.Tensor1D;
+        const w = rand(shape, 14);
+        return { x, g, b, w };
+      };
+      const eps = 1e-3;
+      const loss =
+        (w: tf.Tensor, f: typeof reference) => (a: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) =>
+          tf.sum(tf.mul(f(a, gg as tf.Tensor1D, bb as tf.Tensor1D, eps), w));
+      await tf.setBackend('wasm');
+      const before = tf.memory().numTensors;
+      const ours = tf.tidy(() => {
+        const { x, g, b, w } = make();
+        const grads = tf.grads(loss(w, batchNormViaKernels))([x, g, b]);
+        const [y, mean, variance] = batchNormKernelForward(x, g, b, eps);
+        const theirs = tf.grads(loss(w, reference))([x, g, b]);
+        const m = tf.moments(x, [...Array(x.rank - 1).keys()]);
+        const pairs: [tf.Tensor, tf.Tensor, string][] = [
+          [y!, reference(x, g, b, eps), 'y'],
+          [mean!, m.mean, 'mean'],
+          [variance!, m.variance, 'variance'],
+          ...grads.map((t, i) => [t, theirs[i]!, `grad ${i}`] as [tf.Tensor, tf.Tensor, string]),
+        ];
+        for (const [a, e, what] of pairs)
+          expectClose(a.dataSync() as Float32Array, e.dataSync() as Float32Array, 1e-4, what);
+        return [y!, ...grads].map((t) => t.dataSync() as Float32Array);
+      });
+      expect(tf.memory().numTensors).toBe(before);
+      await tf.setBackend('cpu');
+      const cpu = tf.tidy(() => {
+        const { x, g, b, w } = make();
+        const grads = tf.grads(loss(w, reference))([x, g, b]);
+        return [reference(x, g, b, eps), ...grads].map((t) => t.dataSync() as Float32Array);
+      });
+      await tf.setBackend('wasm');
+      ours.forEach((v, i) => expectClose(v, cpu[i]!, 1e-4, `wasm kernels vs cpu reference ${i}`));
     },
   );
 
-  it('without gamma and beta normalises to mean 0, variance 1 per channel', async () => {
-    for (const backend of ['cpu', 'wasm'] as const) {
-      await tf.setBackend(backend);
-      tf.tidy(() => {
-        const { y } = batchNormTraining(tf.add(rand([64, 5], 15), 7), undefined, undefined, 1e-6);
-        const { mean, variance } = tf.moments(y, 0);
-        mean.dataSync().forEach((v) => expect(Math.abs(v)).toBeLessThan(1e-5));
-        variance.dataSync().forEach((v) => expect(Math.abs(v - 1)).toBeLessThan(1e-3));
-      });
-    }
-  });
-
-  it('names the argument on bad input', () => {
-    const x = tf.zeros([4, 3]);
-    expect(() => batchNormTraining(x, tf.ones([2]) as tf.Tensor1D, undefined, 1e-3)).toThrow(
-      /gamma must have shape \[3\].*got \[2\]/,
-    );
-    expect(() => batchNormTraining(tf.zeros([3]), undefined, undefined, 1e-3)).toThrow(
-      /rank 2 or more/,
-    );
-    expect(() => batchNormTraining(x, undefined, undefined, 0)).toThrow(/epsilon must be positive/);
-    x.dispose();
+  it('with scale 1 and offset 0 normalise to mean 0, variance 1 per channel', async () => {
+    await tf.setBackend('wasm');
+    tf.tidy(() => {
+      const [y] = batchNormKernelForward(
+        tf.add(rand([64, 5], 15), 7),
+        tf.ones([5]),
+        tf.zeros([5]),
+        1e-6,
+      );
+      const { mean, variance } = tf.moments(y!, 0);
+      mean.dataSync().forEach((v) => expect(Math.abs(v)).toBeLessThan(1e-5));
+      variance.dataSync().forEach((v) => expect(Math.abs(v - 1)).toBeLessThan(1e-3));
+    });
   });
 });
