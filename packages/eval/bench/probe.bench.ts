@@ -12,7 +12,9 @@
  * encoder features on all of Fashion-MNIST, 60000 x 128 (test on 10000). The latter is read from
  * bench-results/fashion-encoder-full.* (not committed); when it is missing and the checkpoint of the
  * reference is at hand (runs/fashion-mnist-repro/...), it is written first with
- * tools/dump-encoder-features.mjs (~1.5 min), else the case is skipped with a note.
+ * tools/dump-encoder-features.mjs (~1.5 min), else the case is skipped with a note. Between the
+ * two, solver 'sgd' with SupContrast's protocols on the pixel and checkpoint subsets (no sklearn
+ * counterpart: a fixed schedule; for the docs).
  * Exits 1 if a test top-1 differs from sklearn's by more than 0.5 point.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -23,7 +25,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createRng } from '@supcon/core';
 import { LinearProducts } from '../src/multinomial';
-import { evaluateLinearProbe, trainLinearProbe } from '../src/probe';
+import { evaluateLinearProbe, trainLinearProbe, type LinearProbeOptions } from '../src/probe';
 import { CHECKPOINT_FULL, CHECKPOINT_SUBSET, readCheckpointFeatures, REPO_ROOT } from './checkpoint-features';
 import { encoderFeatures, fashionSubset, mulberry32, type Split } from './fashion-subset';
 import reference from './reference/probe-sklearn.json';
@@ -91,6 +93,33 @@ console.log(
   `(obj: Σ logloss + ||W||²/2C on standardised features; CE: mean train cross-entropy; sklearn seconds are from the machine that wrote the reference; ` +
     `checkpoint: ${reference.cases.checkpoint.dim}-d encoder features of ${ckptSource.run} ${ckptSource.checkpoint}, ${reference.cases.checkpoint.file})`,
 );
+
+// solver 'sgd' (a fixed schedule, no convergence test) on the same subsets, for the docs: this
+// package's sgd defaults, SupContrast main_linear.py's defaults, and its README's linear stage
+const sgdProtocols: [string, LinearProbeOptions][] = [
+  ['sgd defaults (30 ep, bs 256, lr 0.1, cosine, l2)', { solver: 'sgd' }],
+  [
+    'main_linear.py defaults (100 ep, bs 256, lr 0.1, step 60/75/90 x0.2, raw)',
+    { solver: 'sgd', epochs: 100, batchSize: 256, learningRate: 0.1, schedule: 'step', milestones: [0.6, 0.75, 0.9], gamma: 0.2, normalize: 'none' },
+  ],
+  [
+    'SupContrast README (100 ep, bs 512, lr 5, step 60/75/90 x0.2, raw)',
+    { solver: 'sgd', epochs: 100, batchSize: 512, learningRate: 5, schedule: 'step', milestones: [0.6, 0.75, 0.9], gamma: 0.2, normalize: 'none' },
+  ],
+];
+for (const [name, make] of [cases[0], cases[2]] as const) {
+  const [tr, te] = make();
+  const xtr = tf.tensor2d(tr.x, [tr.n, tr.dim]);
+  const xte = tf.tensor2d(te.x, [te.n, te.dim]);
+  const ref = reference.cases[name];
+  for (const [label, options] of sgdProtocols) {
+    const t = performance.now();
+    const r = evaluateLinearProbe(xtr, tr.y, xte, te.y, createRng(0), options);
+    const s = (performance.now() - t) / 1000;
+    console.log(`solver sgd, ${name}, ${label}: test top-1 ${pct(r.top1)} (sklearn lbfgs ${pct(ref.testTop1)}), train ${pct(r.trainTop1)}, ${s.toFixed(1)} s`);
+  }
+  tf.dispose([xtr, xte]);
+}
 
 // timing: 60000 x 512 "random-ish" features, 10 overlapping classes: relu(class centre + uniform noise)
 const n = 60000;
@@ -160,6 +189,11 @@ if (existsSync(CHECKPOINT_FULL)) {
   const t1 = performance.now();
   const r = evaluateLinearProbe(xtr, f.train.y, xte, f.test.y, createRng(0));
   const s1 = (performance.now() - t1) / 1000;
+  const [products, productsMs] = [productCalls, productMs];
+  // stopped early at sklearn's default max_iter (100), not converged
+  const t2 = performance.now();
+  const capped = evaluateLinearProbe(xtr, f.train.y, xte, f.test.y, createRng(0), { maxIterations: 100 });
+  const s2 = (performance.now() - t2) / 1000;
   tf.dispose([xtr, xte]);
   const src = f.header.source;
   console.log(
@@ -168,8 +202,9 @@ if (existsSync(CHECKPOINT_FULL)) {
   const objective = r.objective as number;
   const ours =
     `ours ${s1.toFixed(1)} s, ${r.iterations} iterations (${((s1 * 1000) / Math.max(r.iterations, 1)).toFixed(0)} ms each; products X·V, Xᵀ·G ` +
-    `${(productMs / 1000).toFixed(1)} s in ${productCalls} calls = ${((100 * productMs) / (s1 * 1000)).toFixed(0)}%, the rest JS), ` +
+    `${(productsMs / 1000).toFixed(1)} s in ${products} calls = ${((100 * productsMs) / (s1 * 1000)).toFixed(0)}%, the rest JS), ` +
     `${r.converged ? 'converged' : 'NOT converged'} (${r.stopReason}); test top-1 ${pct(r.top1)}, train ${pct(r.trainTop1)}, objective ${objective.toFixed(3)}`;
+  const cappedLine = `  ours with maxIterations 100 (sklearn's default max_iter; not converged): ${s2.toFixed(1)} s, test top-1 ${pct(capped.top1)}, objective ${(capped.objective as number).toFixed(3)}`;
   if (full && (same || sameCheckpoint)) {
     const diff = 100 * (r.top1 - full.testTop1);
     if (Math.abs(diff) > 0.5 + 1e-9) failed = true;
@@ -183,12 +218,14 @@ if (existsSync(CHECKPOINT_FULL)) {
         `time ours/sklearn ${(s1 / full.seconds).toFixed(2)}x` +
         (same ? '' : ` (features recomputed from the same checkpoint, not bit-identical to the reference's: sha256 ${f.header.sha256.slice(0, 12)} vs ${full.sha256.slice(0, 12)})`),
     );
+    console.log(cappedLine);
   } else {
     console.log(`  ${ours}`);
     console.log(
       `  sklearn: no figures for these features (${full ? `the reference's are for ${full.source.checkpoint} of ${full.source.run}` : 'the reference has no checkpointFull case'}): ` +
         `rerun /usr/bin/python3 packages/eval/bench/probe-vs-sklearn.py to compare`,
     );
+    console.log(cappedLine);
   }
 }
 if (failed) {
