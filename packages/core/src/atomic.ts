@@ -65,6 +65,17 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
+/** Writes `data` to `file` and flushes it to disk (fsync), so a rename after it never exposes a truncated file. */
+export async function writeFileSynced(file: string, data: string | Uint8Array): Promise<void> {
+  const handle = await open(file, 'w');
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
 /**
  * Writes `data` to `file` atomically: a temporary file in the same folder, fsync, rename over
  * `file`, fsync of the folder. On failure the temporary file is removed, `file` keeps its old
@@ -74,13 +85,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
   const target = path.resolve(file);
   const tmp = tempPathFor(target);
   try {
-    const handle = await open(tmp, 'w');
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await writeFileSynced(tmp, data);
     await rename(tmp, target);
   } catch (error) {
     await rm(tmp, { force: true }).catch(() => undefined);

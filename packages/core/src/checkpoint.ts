@@ -15,13 +15,13 @@
  * into place, so a reader sees either the previous checkpoint or the complete new one.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { io, Variable } from '@tensorflow/tfjs-core';
 import type { Optimizer, Tensor } from '@tensorflow/tfjs-core';
 import { loadLayersModel } from '@tensorflow/tfjs-layers';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { tagFileError, tempSuffix } from './atomic';
+import { tagFileError, tempSuffix, writeFileSynced } from './atomic';
 
 /** Current checkpoint format version; `loadCheckpoint` reads this and every older one. */
 export const CHECKPOINT_FORMAT_VERSION = 1;
@@ -113,13 +113,7 @@ function toArrayBuffer(buf: Buffer): ArrayBuffer {
  */
 async function writeFile(file: string, data: string | Uint8Array, shown = file): Promise<void> {
   try {
-    const handle = await open(file, 'w');
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await writeFileSynced(file, data);
   } catch (error) {
     throw tagFileError(error, shown);
   }
