@@ -8,7 +8,9 @@
 import type { Scalar, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Optimizer } from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { Rng } from './rng';
-import type { RunnerContext } from './runner';
+import type { RunnerContext, RunnerHooks } from './runner-contracts';
+
+export type { RunnerHooks, StepInfo } from './runner-contracts';
 
 /** Every kind of part a plugin can provide. */
 export const PART_KINDS = [
@@ -148,7 +150,7 @@ export interface EvalInput {
   encoder: LayersModel;
   train: ImageDataset;
   test: ImageDataset;
-  /** Encoder features of `train`/`test`, computed once by the runner: `[n, dim]`. */
+  /** Encoder features of `train`/`test`, computed once by the training procedure for all evaluators: `[n, dim]`. */
   trainFeatures: Tensor2D;
   testFeatures: Tensor2D;
   /** Turns uint8 HWC images into the encoder's input (scaling and normalisation). */
@@ -164,27 +166,6 @@ export interface EvaluatorPart {
   /** Key under which the result is stored in summary.json ('linearProbe', 'knn', ...). */
   readonly key: string;
   evaluate(input: EvalInput): Promise<EvalResult>;
-}
-
-/** Runner hooks; every hook is optional; they run in registration order. See `createRunner`. */
-export interface RunnerHooks<C = unknown> {
-  beforeRun?(context: C): void | Promise<void>;
-  beforeEpoch?(context: C, epoch: number): void | Promise<void>;
-  beforeStep?(context: C, step: StepInfo): void | Promise<void>;
-  afterStep?(context: C, step: StepInfo & { loss: number }): void | Promise<void>;
-  afterEpoch?(context: C, epoch: number, metrics: Record<string, number>): void | Promise<void>;
-  afterEval?(context: C, results: Record<string, EvalResult>): void | Promise<void>;
-  afterRun?(context: C, summary: Record<string, unknown>): void | Promise<void>;
-  onError?(context: C, error: unknown): void | Promise<void>;
-}
-
-export interface StepInfo {
-  epoch: number;
-  /** Step within the epoch, from 0. */
-  step: number;
-  /** Global step, from 0. */
-  globalStep: number;
-  batchSize: number;
 }
 
 /** A hook built from a config's `hooks` list: it sees the runner's context (config, rng, log, ...). */

@@ -3,37 +3,15 @@
  * run makes before it writes anything: start in a new or empty folder, resume the run that is
  * there (with the same config), or overwrite it, removing only what a run writes.
  */
-import { existsSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
-import path from 'node:path';
-import { latestCheckpoint } from './checkpoint';
 import type { ResolvedConfig } from './config';
 import type { Logger } from './parts';
-import { tagFileError, tempTargetName } from './atomic';
+import type { RunStorage } from './storage/types';
+import { joinPath, readText } from './storage/types';
+import { tempTargetName } from './temp-names';
+import { latestCheckpointIn } from './checkpoint/checkpoint';
+import { END_OF_RUN_FILES, LEFTOVER, RUN_FILE, RUN_FILES, isRunFile } from './run-layout';
 
-/** The files and folders a run writes into its folder, by role. Nothing else in the folder is touched. */
-export const RUN_FILE = {
-  /** The resolved config (plugins as `{ name, version }`). */
-  config: 'config.json',
-  /** One JSON object per line: steps, epochs, evaluation, hooks' lines. */
-  metrics: 'metrics.jsonl',
-  /** The run's results (written at the end; `supcon eval` updates it). */
-  summary: 'summary.json',
-  /** Where the config file was (`supcon train --config F`), for `supcon eval`. */
-  source: 'source.json',
-  /** The 2-D map of test embeddings (written by the CLI's evaluation). */
-  embeddingMap: 'embedding-map.json',
-  /** The HTML report (`supcon report`, and `supcon train` unless `--no-report`). */
-  report: 'report.html',
-  /** Checkpoint folders `epoch-NNNN/` (and their `.tmp-*` / `.old-*` twins while one is written). */
-  checkpoints: 'checkpoints',
-} as const;
-
-/** Every name of `RUN_FILE`: what `overwrite` removes (inside checkpoints/, only checkpoints). */
-export const RUN_FILES: readonly string[] = Object.values(RUN_FILE);
-
-/** Written when a run ends (or by `supcon eval` / `report` afterwards): stale once the run continues. */
-const END_OF_RUN_FILES: readonly string[] = [RUN_FILE.summary, RUN_FILE.embeddingMap, RUN_FILE.report];
+export { RUN_FILE, RUN_FILES, isRunFile } from './run-layout';
 
 /**
  * Keys of config.json that may differ when a run resumes, as they do not change what is computed:
@@ -43,13 +21,6 @@ const END_OF_RUN_FILES: readonly string[] = [RUN_FILE.summary, RUN_FILE.embeddin
  * as `supcon eval` would write). (`train.epochs` may also grow.)
  */
 export const RESUME_MAY_CHANGE: readonly string[] = ['out', 'threads', 'name', 'checkpoint', 'eval', '$schema'];
-
-/** A name in the run folder that a run wrote: one of `RUN_FILES`, or a temporary twin of one. */
-export function isRunFile(name: string): boolean {
-  return RUN_FILES.includes(name) || RUN_FILES.includes(tempTargetName(name) ?? '');
-}
-
-const LEFTOVER = /^(.+)\.(tmp|old)-\d+(?:-[0-9a-z]+)*$/;
 
 /** config.json as the runner writes it: the resolved config with plugins as `{ name, version }`. */
 export function serializableConfig(config: ResolvedConfig): Record<string, unknown> {
@@ -123,7 +94,7 @@ function show(value: unknown): string {
 }
 
 export interface RunFolderOptions {
-  /** Continue from the folder's latest checkpoint (true) or from this checkpoint folder. */
+  /** Continue from the folder's latest checkpoint (true) or from this checkpoint (a path in the storage). */
   resume?: boolean | string;
   /** Start afresh in a folder that holds a run (or other files), removing the run's files first. */
   overwrite?: boolean;
@@ -133,9 +104,10 @@ export interface RunFolderOptions {
 
 /** What `planRunFolder` decided. */
 export interface RunFolderPlan {
-  /** The run folder (absolute). */
+  /** Where the run is (`storage.location`). */
   dir: string;
-  /** The checkpoint to resume from; undefined: the run starts afresh. */
+  storage: RunStorage;
+  /** The checkpoint to resume from (a path in the storage); undefined: the run starts afresh. */
   checkpointDir: string | undefined;
   /** Names in the folder a run wrote, which a fresh start removes (with `overwrite`, or `resume` without a checkpoint). */
   remove: string[];
@@ -144,7 +116,7 @@ export interface RunFolderPlan {
 const notEmptyHint = 'pass --resume to continue the run there, or --overwrite to start again (it removes only the files a run writes: ' + RUN_FILES.join(', ') + '), or choose a new or empty folder';
 
 /**
- * Decides, without writing anything, how a run starts in `runDir`, and refuses (with a
+ * Decides, without writing anything, how a run starts in `storage`, and refuses (with a
  * `SupconRunFolderError`) what would destroy anything or mix two runs:
  *
  * - neither `resume` nor `overwrite`: the folder must be missing or empty;
@@ -153,31 +125,30 @@ const notEmptyHint = 'pass --resume to continue the run there, or --overwrite to
  *   `RESUME_MAY_CHANGE` and a larger `train.epochs`; the error lists every other changed key;
  * - `resume` without a checkpoint: starts afresh, provided the folder holds nothing but a run's files.
  */
-export async function planRunFolder(runDir: string, options: RunFolderOptions): Promise<RunFolderPlan> {
-  const dir = path.resolve(runDir);
+export async function planRunFolderIn(storage: RunStorage, options: RunFolderOptions): Promise<RunFolderPlan> {
+  const dir = storage.location;
   if (options.resume && options.overwrite) {
     throw new SupconRunFolderError(`resume and overwrite exclude each other: pass one of them (run folder ${dir})`, dir, 'conflicting-options');
   }
-  let names: string[] = [];
-  if (existsSync(dir)) {
-    if (!(await stat(dir)).isDirectory()) throw new SupconRunFolderError(`the run folder ${dir} is a file, not a folder: choose another --out`, dir, 'not-a-folder');
-    names = (await readdir(dir)).sort();
-  }
+  const kind = await storage.kind('');
+  if (kind === 'file') throw new SupconRunFolderError(`the run folder ${dir} is a file, not a folder: choose another --out`, dir, 'not-a-folder');
+  const names = kind === 'folder' ? await storage.list('') : [];
   const owned = names.filter(isRunFile);
   const others = names.filter((n) => !isRunFile(n));
   const listed = (list: string[]) => list.slice(0, 5).join(', ') + (list.length > 5 ? `, ... (${list.length} in all)` : '');
 
   if (options.resume) {
-    const checkpointDir = typeof options.resume === 'string' ? path.resolve(options.resume) : await latestCheckpoint(dir);
+    const checkpointDir = typeof options.resume === 'string' ? options.resume : await latestCheckpointIn(storage);
     if (checkpointDir) {
-      const configFile = path.join(dir, RUN_FILE.config);
-      if (existsSync(configFile)) {
+      const configFile = RUN_FILE.config;
+      const shown = storage.describe(configFile);
+      if ((await storage.kind(configFile)) === 'file') {
         let before: unknown;
         try {
-          before = JSON.parse(await readFile(configFile, 'utf8'));
+          before = JSON.parse((await readText(storage, configFile)) ?? '');
         } catch (error) {
           throw new SupconRunFolderError(
-            `cannot resume the run in ${dir}: ${configFile} is not readable (${(error as Error).message}); pass --overwrite to start again`,
+            `cannot resume the run in ${dir}: ${shown} is not readable (${(error as Error).message}); pass --overwrite to start again`,
             dir,
             'unreadable-config',
           );
@@ -195,7 +166,7 @@ export async function planRunFolder(runDir: string, options: RunFolderOptions): 
           );
         }
       }
-      return { dir, checkpointDir, remove: [] };
+      return { dir, storage, checkpointDir, remove: [] };
     }
     if (others.length) {
       throw new SupconRunFolderError(
@@ -205,36 +176,29 @@ export async function planRunFolder(runDir: string, options: RunFolderOptions): 
         'not-empty',
       );
     }
-    return { dir, checkpointDir: undefined, remove: owned };
+    return { dir, storage, checkpointDir: undefined, remove: owned };
   }
-  if (options.overwrite) return { dir, checkpointDir: undefined, remove: owned };
+  if (options.overwrite) return { dir, storage, checkpointDir: undefined, remove: owned };
   if (names.length) {
     const what = owned.length ? `holds a run (${listed(owned)})` : `is not empty (${listed(others)})`;
     throw new SupconRunFolderError(`the run folder ${dir} ${what}: ${notEmptyHint}`, dir, 'not-empty');
   }
-  return { dir, checkpointDir: undefined, remove: [] };
-}
-
-async function removeEntry(file: string): Promise<void> {
-  try {
-    await rm(file, { recursive: true, force: true });
-  } catch (error) {
-    throw tagFileError(error, file, 'removing');
-  }
+  return { dir, storage, checkpointDir: undefined, remove: [] };
 }
 
 /** Removes the checkpoints (folders with a checkpoint.json) and checkpoint leftovers in `dir`; keeps anything else. */
-async function removeCheckpoints(dir: string, logger: Logger): Promise<void> {
-  if (!existsSync(dir)) return;
-  if (!(await stat(dir)).isDirectory()) return removeEntry(dir);
+async function removeCheckpoints(storage: RunStorage, dir: string, logger: Logger): Promise<void> {
+  const kind = await storage.kind(dir);
+  if (kind === 'missing') return;
+  if (kind === 'file') return storage.remove(dir);
   const kept: string[] = [];
-  for (const name of await readdir(dir)) {
-    const file = path.join(dir, name);
-    if (LEFTOVER.test(name) || existsSync(path.join(file, 'checkpoint.json'))) await removeEntry(file);
+  for (const name of await storage.list(dir)) {
+    const file = joinPath(dir, name);
+    if (LEFTOVER.test(name) || (await storage.kind(joinPath(file, 'checkpoint.json'))) === 'file') await storage.remove(file);
     else kept.push(name);
   }
-  if (kept.length) logger.warn(`kept ${kept.length} entries in ${dir} that are not checkpoints: ${kept.join(', ')}`);
-  else await rmdir(dir).catch((error: unknown) => Promise.reject(tagFileError(error, dir, 'removing')));
+  if (kept.length) logger.warn(`kept ${kept.length} entries in ${storage.describe(dir)} that are not checkpoints: ${kept.join(', ')}`);
+  else await storage.remove(dir);
 }
 
 /**
@@ -242,14 +206,14 @@ async function removeCheckpoints(dir: string, logger: Logger): Promise<void> {
  * `*.tmp-*`, and every `*.old-*` whose checkpoint is complete (an `.old-*` without one is what
  * `loadCheckpoint` falls back to, so it stays).
  */
-async function removeCheckpointLeftovers(dir: string): Promise<string[]> {
-  if (!existsSync(dir) || !(await stat(dir)).isDirectory()) return [];
+export async function removeCheckpointLeftovers(storage: RunStorage, dir: string): Promise<string[]> {
+  if ((await storage.kind(dir)) !== 'folder') return [];
   const removed: string[] = [];
-  for (const name of await readdir(dir)) {
+  for (const name of await storage.list(dir)) {
     const m = LEFTOVER.exec(name);
     if (!m) continue;
-    if (m[2] === 'old' && !existsSync(path.join(dir, m[1], 'checkpoint.json'))) continue;
-    await removeEntry(path.join(dir, name));
+    if (m[2] === 'old' && (await storage.kind(joinPath(dir, m[1], 'checkpoint.json'))) !== 'file') continue;
+    await storage.remove(joinPath(dir, name));
     removed.push(name);
   }
   return removed;
@@ -262,28 +226,25 @@ async function removeCheckpointLeftovers(dir: string): Promise<string[]> {
  * end-of-run files (summary.json, embedding-map.json, report.html), which would be stale.
  */
 export async function prepareRunFolder(plan: RunFolderPlan, logger: Logger): Promise<void> {
-  const { dir } = plan;
-  try {
-    await mkdir(dir, { recursive: true });
-  } catch (error) {
-    throw tagFileError(error, dir, 'creating');
-  }
+  const { dir, storage } = plan;
+  await storage.makeFolder('');
   if (!plan.checkpointDir) {
     if (plan.remove.length) logger.warn(`removing the earlier run's files in ${dir}: ${plan.remove.join(', ')}`);
     for (const name of plan.remove) {
-      if (name === RUN_FILE.checkpoints) await removeCheckpoints(path.join(dir, name), logger);
-      else await removeEntry(path.join(dir, name));
+      if (name === RUN_FILE.checkpoints) await removeCheckpoints(storage, name, logger);
+      else await storage.remove(name);
     }
     return;
   }
-  const stale = (await readdir(dir)).filter((n) => tempTargetName(n) !== undefined && isRunFile(n));
-  for (const name of stale) await removeEntry(path.join(dir, name));
-  const leftovers = await removeCheckpointLeftovers(path.join(dir, RUN_FILE.checkpoints));
+  const stale = (await storage.list('')).filter((n) => tempTargetName(n) !== undefined && isRunFile(n));
+  for (const name of stale) await storage.remove(name);
+  const leftovers = await removeCheckpointLeftovers(storage, RUN_FILE.checkpoints);
   const removed = [...stale, ...leftovers.map((n) => `${RUN_FILE.checkpoints}/${n}`)];
   if (removed.length) logger.info(`removed leftovers of an interrupted write in ${dir}: ${removed.join(', ')}`);
-  const ends = END_OF_RUN_FILES.filter((n) => existsSync(path.join(dir, n)));
+  const ends: string[] = [];
+  for (const name of END_OF_RUN_FILES) if ((await storage.kind(name)) !== 'missing') ends.push(name);
   if (ends.length) logger.info(`removing ${ends.join(', ')} in ${dir}: the run continues, they are written again at its end`);
-  for (const name of ends) await removeEntry(path.join(dir, name));
+  for (const name of ends) await storage.remove(name);
 }
 
 /**
@@ -292,29 +253,22 @@ export async function prepareRunFolder(plan: RunFolderPlan, logger: Logger): Pro
  * size the log now has: `bytes`, or less when the file had lost lines (cut back to its last whole
  * line, with a warning) — the size the next checkpoint counts from.
  */
-export async function cutLogTo(file: string, bytes: number, logger: Logger): Promise<number> {
-  if (!existsSync(file)) {
-    if (bytes > 0) logger.warn(`${file} is missing: its lines before the checkpoint are lost; new lines start a new log`);
+export async function cutLogTo(storage: RunStorage, file: string, bytes: number, logger: Logger): Promise<number> {
+  const size = await storage.size(file);
+  if (size === undefined) {
+    if (bytes > 0) logger.warn(`${storage.describe(file)} is missing: its lines before the checkpoint are lost; new lines start a new log`);
     return 0;
   }
-  let handle;
-  try {
-    handle = await open(file, 'r+');
-    const { size } = await handle.stat();
-    if (size >= bytes) {
-      if (size > bytes) await handle.truncate(bytes);
-      return bytes;
-    }
-    // Shorter than at the checkpoint (a copy, a crash before the disk had it): keep its whole lines.
-    const text = Buffer.alloc(size);
-    await handle.read(text, 0, size, 0);
-    const keep = text.lastIndexOf(0x0a) + 1;
-    await handle.truncate(keep);
-    logger.warn(`${file} has ${size} bytes, ${bytes} when the checkpoint was written: some of its lines are lost`);
-    return keep;
-  } catch (error) {
-    throw tagFileError(error, file, 'cutting back');
-  } finally {
-    await handle?.close().catch(() => undefined);
+  if (size >= bytes) {
+    // Also when there is nothing to cut: the log is opened for writing before anything else is
+    // written, so a read-only log stops the resume with the folder as it was.
+    await storage.truncate(file, bytes);
+    return bytes;
   }
+  // Shorter than at the checkpoint (a copy, a crash before the disk had it): keep its whole lines.
+  const text = (await storage.read(file)) ?? new Uint8Array(0);
+  const keep = text.lastIndexOf(0x0a) + 1;
+  await storage.truncate(file, keep);
+  logger.warn(`${storage.describe(file)} has ${size} bytes, ${bytes} when the checkpoint was written: some of its lines are lost`);
+  return keep;
 }

@@ -1,96 +1,26 @@
 /**
- * The runner: owns the epoch/step loop, hooks, metrics, checkpoints and resume; a `RunnerTask`
- * owns the model and what one step does. See docs/core.md for the lifecycle.
+ * The runner: builds every part of the config, owns the epoch/step loop, hooks, metrics,
+ * checkpoints, resume and summary.json; a `RunnerTask` (the training procedure) owns the models
+ * and what one step does. Every file goes through a `RunStorage`, so the same run works in Node
+ * (a folder), in a browser (IndexedDB) and in memory. See docs/core.md for the lifecycle.
  */
-import { existsSync } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
-import path from 'node:path';
-import { checkpointName, loadCheckpoint, parseCheckpointName, readCheckpointState, saveCheckpoint } from './checkpoint';
-import type { CheckpointContents, JsonValue, LoadedCheckpoint } from './checkpoint';
+import { latestCheckpointIn, loadCheckpointFrom, readCheckpointStateFrom, saveCheckpointTo } from './checkpoint/checkpoint';
+import type { JsonValue, LoadedCheckpoint } from './checkpoint/checkpoint';
 import type { ResolvedConfig } from './config';
-import type { BuildContext, EvalResult, Logger, PartKind, PartTypes, RunnerHooks, SamplerPart, StepInfo } from './parts';
-import type { PartConfig, Registry } from './registry';
+import type { EvalResult, EvaluatorPart, Logger, SamplerPart } from './parts';
+import type { Registry } from './registry';
 import { createRng } from './rng';
+import type { Rng, RngState } from './rng';
 import { SupconNonFiniteError } from './non-finite';
 import { faultPoint } from './faults';
-import { appendLine, runFileError, writeFileAtomic } from './atomic';
-import { RUN_FILE, cutLogTo, planRunFolder, prepareRunFolder, serializableConfig } from './run-folder';
-import type { Rng, RngState } from './rng';
+import { runFileError } from './file-errors';
+import { RUN_FILE, checkpointName, parseCheckpointName } from './run-layout';
+import { cutLogTo, planRunFolderIn, prepareRunFolder, serializableConfig } from './run-folder';
+import type { RunStorage } from './storage/types';
+import { baseName, joinPath, parentPath, readText } from './storage/types';
+import type { RunParts, RunSummary, RunnerContext, RunnerHooks, RunnerTask, StepResult, TaskStepInfo } from './runner-contracts';
 
-/** Step position handed to a task: `StepInfo` plus the run's length, for schedules. */
-export interface TaskStepInfo extends StepInfo {
-  /** Batches in every epoch (`sampler.batchesPerEpoch(labels)`). */
-  stepsPerEpoch: number;
-  /** `stepsPerEpoch * train.epochs`. */
-  totalSteps: number;
-}
-
-/** What a step returns: its loss, or the loss with further metrics (all finite numbers). */
-export type StepResult = number | { loss: number; [metric: string]: number };
-
-/** What `setup` tells the runner. */
-export interface TaskSetup {
-  /** Labels of the training split; the sampler draws batch indices over them each epoch. */
-  labels: ArrayLike<number>;
-}
-
-/**
- * The training procedure plugged into the runner. The runner calls, in order:
- * `setup` once; on resume `restore` once; per epoch, `step` for each batch of
- * `sampler.epoch(labels, epoch)` then `epochEnd`; `checkpoint` after every epoch (and every
- * `config.checkpoint.everySteps` steps, mid-epoch); `evaluate` once at the end.
- * Examples: SupCon pre-training (step: augment views, encode, loss, update; evaluate:
- * linear probe on the frozen encoder), end-to-end cross-entropy (step: logits + CE), triplet or
- * N-pair (an m-per-class sampler, step: embeddings + metric loss).
- *
- * Randomness must come from `context.rng(label)`: the runner checkpoints and restores those
- * generators, which is what makes a resumed run end with the same weights.
- */
-export interface RunnerTask {
-  /** Builds models, optimizer and data (e.g. with `context.build(...)`); returns the training labels. */
-  setup(context: RunnerContext): TaskSetup | Promise<TaskSetup>;
-  /** One optimisation step on the dataset indices `batch` (int32). Must not leak tensors. */
-  step(batch: Int32Array, info: TaskStepInfo, context: RunnerContext): StepResult | Promise<StepResult>;
-  /** After the last step of an epoch; extra epoch metrics (e.g. learning rate, train accuracy). */
-  epochEnd?(epoch: number, context: RunnerContext): Record<string, number> | void | Promise<Record<string, number> | void>;
-  /** After training; results by evaluator key, stored in summary.json under `eval`. */
-  evaluate?(context: RunnerContext): Record<string, EvalResult> | Promise<Record<string, EvalResult>>;
-  /**
-   * What to save after each epoch (and mid-epoch with `checkpoint.everySteps`): models and the
-   * optimizer (their weights are saved) and any JSON `state` of the task — with mid-epoch
-   * checkpoints, including whatever `epochEnd` reads that steps accumulate. On resume, the same
-   * objects are restored in place.
-   */
-  checkpoint(): CheckpointContents | Promise<CheckpointContents>;
-  /** On resume, after models and optimizer were restored: the task's saved JSON `state`. */
-  restore?(state: JsonValue | undefined, loaded: LoadedCheckpoint): void | Promise<void>;
-}
-
-/** What hooks and the task see. */
-export interface RunnerContext {
-  readonly config: ResolvedConfig;
-  readonly registry: Registry;
-  /** The run's output folder (absolute). */
-  readonly runDir: string;
-  readonly logger: Logger;
-  /**
-   * The seeded generator for a named consumer ('sampler', 'augment', 'init', ...): a fork of the
-   * run's root generator (seed `config.seed`). The same label returns the same instance; every
-   * one is saved in checkpoints and restored on resume.
-   */
-  rng(label: string): Rng;
-  /** Builds a part with the registry; its `rng` is `rng(<path>)`, `batchSize` is `train.batchSize`. */
-  build<K extends PartKind>(kind: K, config: PartConfig, path?: string, context?: Partial<BuildContext>): Promise<PartTypes[K]>;
-  /** The sampler the loop uses (set before `setup` runs). */
-  readonly sampler: SamplerPart;
-  /** Current epoch (from 0) and global step (from 0; the number of steps done). */
-  readonly epoch: number;
-  readonly globalStep: number;
-  /** Folder of the last checkpoint written or restored. */
-  readonly lastCheckpoint: string | undefined;
-  /** Appends one JSON line to metrics.jsonl (`kind` is added when missing: 'custom'). */
-  log(record: Record<string, JsonValue>): Promise<void>;
-}
+export type { RunParts, RunSummary, RunnerContext, RunnerHooks, RunnerTask, StepInfo, StepResult, TaskStepInfo } from './runner-contracts';
 
 export interface RunnerOptions {
   registry: Registry;
@@ -99,12 +29,17 @@ export interface RunnerOptions {
   hooks?: readonly RunnerHooks<RunnerContext>[];
   /** Default: messages to console.error / console.warn. */
   logger?: Logger;
-  /** Output folder; default `config.out`. */
+  /**
+   * Where the run's files go. In Node the default is the folder `outDir` (default `config.out`)
+   * on disk; elsewhere it is required: `memoryStorage()` or `indexedDbStorage({ run })`.
+   */
+  storage?: RunStorage;
+  /** Output folder in Node (when no `storage` is given); default `config.out`. */
   outDir?: string;
   /**
    * Continue from the latest checkpoint in the run folder (next epoch, or the next step of a
    * mid-epoch checkpoint, with the task, optimizer and every RNG restored), or from the
-   * checkpoint folder given. Without a checkpoint it starts
+   * checkpoint given (a path in the storage). Without a checkpoint it starts
    * afresh, provided the folder holds nothing but a run's files. The config must be the one in the
    * folder's config.json, but for a larger `train.epochs` and `RESUME_MAY_CHANGE` keys; otherwise
    * `run()` throws a `SupconRunFolderError` listing the changed keys, before writing anything.
@@ -135,27 +70,17 @@ export interface RunnerOptions {
   failOnNonFinite?: boolean;
 }
 
-/** summary.json. */
-export interface RunSummary {
-  [key: string]: unknown;
-  name: string | null;
-  seed: number;
-  epochs: number;
-  steps: number;
-  /** Mean loss of each epoch run by this process and, after a resume, the earlier ones. */
-  epochLoss: number[];
-  finalLoss: number | null;
-  eval: Record<string, EvalResult>;
-  resumedFrom: string | null;
-  startedAt: string;
-  finishedAt: string;
-  seconds: number;
-}
-
 export interface Runner {
   readonly context: RunnerContext;
   /** Runs the lifecycle; resolves to the summary (also written to summary.json). Rethrows any error after `onError` hooks. */
   run(): Promise<RunSummary>;
+  /**
+   * Re-runs the evaluators on a trained run: builds the parts, `task.setup`, loads the models of
+   * `checkpoint` (a path in the storage; default the run's latest), `task.evaluate`, and updates
+   * summary.json (earlier results kept, these replace those of the same key; `evaluatedFrom`).
+   * Hooks `afterEval` and `afterRun` run; nothing is trained.
+   */
+  evaluate(checkpoint?: string): Promise<RunSummary>;
 }
 
 /** The runner's part of a checkpoint's JSON state (`state.runner`). */
@@ -201,27 +126,36 @@ function stepMetrics(result: StepResult, info: TaskStepInfo): Record<string, num
 
 type HookName = Exclude<keyof RunnerHooks, 'onError'>;
 
+function missingStorage(): never {
+  throw new TypeError('createRunner: options.storage is required outside Node: pass memoryStorage() or indexedDbStorage({ run })');
+}
+
+function byteLength(text: string): number {
+  return new TextEncoder().encode(text).byteLength;
+}
+
 /**
  * A runner for a validated config (`resolveConfig`). `config.plugins` that `options.registry`
- * lacks (by name) are registered into it. Lifecycle of `run()`:
+ * lacks (by name) are registered into it. Lifecycle of `run()`, one named step each:
  *
- * 1. check the run folder before writing anything (missing or empty; with `overwrite`, remove the
- *    run's files; with `resume`, the same config), create it; write `config.json` (the resolved
- *    config); build the config's hooks
- * 2. build the sampler (`config.sampler`, rng 'sampler', `batchSize` = train.batchSize)
- * 3. `task.setup(context)` -> training labels
- * 4. with `resume`: load the latest checkpoint into the task's models and optimizer, restore RNG
- *    states and `task.restore(state)`, continue at the next epoch (from a mid-epoch checkpoint:
- *    at the next step of its epoch, its batches drawn again and those done skipped)
+ * 1. `openRunFolder`: check the run folder before writing anything (missing or empty; with
+ *    `overwrite`, remove the run's files; with `resume`, the same config), create it; write
+ *    `config.json` (the resolved config); build the config's hooks
+ * 2. `buildParts`: data (both splits), sampler (rng 'sampler', `batchSize` = train.batchSize),
+ *    loss, backbone, head, augment, optimizer, schedule, evaluators (see `RunParts`)
+ * 3. `task.setup(parts)`
+ * 4. `restore`, with `resume`: load the latest checkpoint into the task's models and optimizer,
+ *    restore RNG states and `task.restore(state)`, continue at the next epoch (from a mid-epoch
+ *    checkpoint: at the next step of its epoch, its batches drawn again and those done skipped)
  * 5. hooks `beforeRun`
- * 6. for each epoch: `beforeEpoch`; for each batch of `sampler.epoch(labels, epoch)`:
+ * 6. `runEpoch` for each epoch: `beforeEpoch`; for each batch of `sampler.epoch(labels, epoch)`:
  *    `beforeStep`, `task.step`, a metrics line, `afterStep`; then `task.epochEnd`, the epoch
  *    metrics line, `afterEpoch`, and last the checkpoint `checkpoints/epoch-NNNN` (NNNN = epochs
  *    completed), which so holds everything the epoch did. With `config.checkpoint.everySteps`, also
  *    after the `afterStep` of every global step that is a multiple of it (but an epoch's last):
  *    `checkpoints/epoch-NNNN-step-SSSSSS` (SSSSSS = steps done in the epoch)
- * 7. `task.evaluate` -> `afterEval`
- * 8. `summary.json` -> `afterRun`
+ * 7. `evaluate`: `task.evaluate` -> an eval metrics line -> `afterEval`
+ * 8. `writeSummary`: the runner's summary with `task.summary`'s fields -> summary.json -> `afterRun`
  *
  * Hooks run one after another in registration order (config hooks, then `options.hooks`), each
  * awaited. If anything throws, every `onError` hook runs (their own errors are logged, not
@@ -231,8 +165,9 @@ type HookName = Exclude<keyof RunnerHooks, 'onError'>;
 export function createRunner(config: ResolvedConfig, options: RunnerOptions): Runner {
   const { registry, task } = options;
   if (!task || typeof task.setup !== 'function' || typeof task.step !== 'function' || typeof task.checkpoint !== 'function') {
-    throw new TypeError('createRunner: options.task must implement setup(context), step(batch, info, context) and checkpoint()');
+    throw new TypeError('createRunner: options.task must implement setup(parts, context), step(batch, info, context) and checkpoint()');
   }
+  const storage: RunStorage = options.storage ?? missingStorage();
   const logEvery = options.logEvery ?? 1;
   if (!Number.isInteger(logEvery) || logEvery < 1) throw new RangeError(`createRunner: options.logEvery must be a positive integer, got ${logEvery}`);
   const keep = options.keepCheckpoints ?? 2;
@@ -242,14 +177,14 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions): Ru
   for (const plugin of config.plugins) {
     if (!registry.plugins().some((p) => p === plugin || p.name === plugin.name)) registry.use(plugin);
   }
-  const runDir = path.resolve(options.outDir ?? config.out);
-  const metricsFile = path.join(runDir, RUN_FILE.metrics);
-  const checkpointsDir = path.join(runDir, RUN_FILE.checkpoints);
+  const runDir = storage.location;
+  const metricsFile = RUN_FILE.metrics;
+  const checkpointsDir = RUN_FILE.checkpoints;
 
   const root = createRng(config.seed);
   const rngs = new Map<string, Rng>();
   let pendingRngStates: Record<string, RngState> = {};
-  let sampler: SamplerPart | undefined;
+  let parts: RunParts | undefined;
   let epoch = 0;
   let globalStep = 0;
   let lastCheckpoint: string | undefined;
@@ -268,21 +203,29 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions): Ru
 
   const writeLine = async (record: Record<string, unknown>): Promise<void> => {
     const line = `${JSON.stringify(record)}\n`;
-    await appendLine(metricsFile, line);
-    metricsBytes += Buffer.byteLength(line);
+    await storage.append(metricsFile, line);
+    metricsBytes += byteLength(line);
+  };
+
+  const builtParts = (): RunParts => {
+    if (!parts) throw new Error('runner: the parts are not built yet (they are, once setup runs)');
+    return parts;
   };
 
   const context: RunnerContext = {
     config,
     registry,
     runDir,
+    storage,
     logger,
     rng: rngFor,
     build: (kind, partConfig, partPath = kind, extra = {}) =>
       registry.build(kind, partConfig, { rng: rngFor(partPath), batchSize: config.train.batchSize, logger, ...extra }, partPath),
+    get parts(): RunParts {
+      return builtParts();
+    },
     get sampler(): SamplerPart {
-      if (!sampler) throw new Error('runner: the sampler is not built yet (it is, once setup runs)');
-      return sampler;
+      return builtParts().sampler;
     },
     get epoch() {
       return epoch;
@@ -331,11 +274,11 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions): Ru
    */
   async function pruneCheckpoints(written: string): Promise<void> {
     const at = parseCheckpointName(written)!;
-    const names = await readdir(checkpointsDir);
+    const names = await storage.list(checkpointsDir);
     const remove = new Set<string>();
     for (const name of names) {
       const old = /^(epoch-[^.]+)\.old-/.exec(name);
-      if (/^epoch-[^.]+\.tmp-/.test(name) || (old && existsSync(path.join(checkpointsDir, old[1], 'checkpoint.json')))) remove.add(name);
+      if (/^epoch-[^.]+\.tmp-/.test(name) || (old && (await storage.kind(joinPath(checkpointsDir, old[1], 'checkpoint.json'))) === 'file')) remove.add(name);
     }
     if (keep > 0) {
       const sameEpoch: { name: string; step: number }[] = [];
@@ -351,7 +294,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions): Ru
       for (const name of names) if ([...remove].some((r) => name.startsWith(`${r}.old-`))) remove.add(name);
     }
     for (const name of remove) {
-      await rm(path.join(checkpointsDir, name), { recursive: true, force: true });
+      await storage.remove(joinPath(checkpointsDir, name));
       faultPoint?.('prune');
     }
   }
@@ -361,161 +304,245 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions): Ru
     const contents = await task.checkpoint();
     const state = { runner, task: contents.state ?? null } as unknown as JsonValue;
     const fault = faultPoint;
-    lastCheckpoint = await saveCheckpoint(path.join(checkpointsDir, name), { ...contents, state }, fault ? { onFileWritten: () => fault('checkpoint-write') } : {});
+    lastCheckpoint = await saveCheckpointTo(storage, joinPath(checkpointsDir, name), { ...contents, state }, fault ? { onFileWritten: () => fault('checkpoint-write') } : {});
     faultPoint?.('checkpoint-saved');
     await pruneCheckpoints(name);
   }
 
-  async function run(): Promise<RunSummary> {
-    const started = Date.now();
-    const startedAt = new Date(started).toISOString();
-    let resumedFrom: string | null = null;
-    let epochLoss: number[] = [];
+  /** Step 2: every part of the config, in the order and with the generators `RunParts` documents. */
+  async function buildParts(): Promise<RunParts> {
+    if (!config.data) throw new Error('runner: config.data is missing: name a dataset (data: { type: ... })');
+    const dataset = await context.build('dataset', config.data, 'data');
+    const [train, test] = await Promise.all([dataset.load('train'), dataset.load('test')]);
+    const numClasses = train.classes.length;
+    let sampler: SamplerPart;
+    if (options.sampler) sampler = options.sampler;
+    else if (config.sampler) sampler = await context.build('sampler', config.sampler, 'sampler');
+    else throw new Error('runner: config.sampler is missing: name a sampler in the config (or its defaults), or pass options.sampler');
+    const loss = config.loss ? await context.build('loss', config.loss, 'loss') : undefined;
+    const backbone = config.backbone ? await context.build('backbone', config.backbone, 'backbone', { inputShape: train.shape, numClasses }) : undefined;
+    let head;
+    if (config.head && backbone) {
+      const featureDim = backbone.outputs[0].shape[backbone.outputs[0].shape.length - 1];
+      if (typeof featureDim !== 'number') throw new Error(`backbone: the encoder's output must be [batch, dim], got ${JSON.stringify(backbone.outputs[0].shape)}`);
+      head = await context.build('head', config.head, 'head', { inputShape: [featureDim], numClasses });
+    }
+    const augment = config.augment ? await context.build('augmentation', config.augment, 'augment', { inputShape: train.shape }) : undefined;
+    const optimizer = config.optimizer ? await context.build('optimizer', config.optimizer, 'optimizer') : undefined;
+    const schedule = config.schedule ? await context.build('schedule', config.schedule, 'schedule') : undefined;
+    const evaluators: EvaluatorPart[] = [];
+    for (const [i, e] of config.eval.entries()) evaluators.push(await context.build('evaluator', e, `eval[${i}]`, { numClasses }));
+    return { train, test, sampler, loss, backbone, head, augment, optimizer, schedule, evaluators };
+  }
+
+  /** Builds the config's hooks (before `options.hooks`). */
+  async function buildHooks(): Promise<void> {
+    const built: RunnerHooks<RunnerContext>[] = [];
+    for (const [i, hookConfig] of config.hooks.entries()) built.push((await context.build('hook', hookConfig, `hooks[${i}]`)) as RunnerHooks<RunnerContext>);
+    hooks.unshift(...built);
+  }
+
+  /** Runs every `onError` hook (their own errors are logged), then returns the error to rethrow. */
+  async function failed(caught: unknown): Promise<unknown> {
+    // A file-system error (full disk, read-only, permissions) names the file and the last good checkpoint.
+    const error = runFileError(caught, lastCheckpoint);
+    for (const hook of hooks) {
+      try {
+        await hook.onError?.(context, error);
+      } catch (hookError) {
+        logger.warn(`runner: an onError hook threw: ${hookError instanceof Error ? hookError.message : String(hookError)}`);
+      }
+    }
+    return error;
+  }
+
+  interface Opened {
+    checkpointDir: string | undefined;
+    saved: { runner?: RunnerState; task?: JsonValue } | undefined;
+  }
+
+  /** Step 1: decides fresh or resumed before writing anything, prepares the folder, writes config.json. */
+  async function openRunFolder(): Promise<Opened> {
+    // A folder that holds a run or other files needs resume or overwrite, and a resume the run's config (it throws).
+    const plan = await planRunFolderIn(storage, { resume: options.resume, overwrite: options.overwrite, config });
+    const checkpointDir = plan.checkpointDir;
+    let saved: Opened['saved'];
+    if (checkpointDir) {
+      saved = ((await readCheckpointStateFrom(storage, checkpointDir)) ?? {}) as Opened['saved'];
+      if (!saved?.runner) throw new Error(`runner: ${storage.describe(checkpointDir)} holds no runner state: it was not written by a runner`);
+      // The checkpoint resumed from is the last good one, also for a file-system error before it is loaded.
+      lastCheckpoint = storage.describe(checkpointDir);
+    } else if (options.resume) {
+      logger.info(`no checkpoint in ${runDir}: starting afresh`);
+    }
+    // Fresh: remove an earlier run's files (overwrite). Resumed: remove leftovers of interrupted
+    // writes and the end-of-run files, which the continued run writes again.
+    await prepareRunFolder(plan, logger);
+    if (saved?.runner) {
+      // Drop lines logged after the checkpoint (the interrupted epoch is run again), so that nothing logged from here on is cut away.
+      metricsBytes = await cutLogTo(storage, metricsFile, saved.runner.metricsBytes, logger);
+    } else {
+      await storage.write(metricsFile, '');
+      metricsBytes = 0;
+    }
+    await storage.write(RUN_FILE.config, `${JSON.stringify(serializableConfig(config), null, 2)}\n`);
+    return { checkpointDir, saved };
+  }
+
+  interface Resumed {
+    startEpoch: number;
+    partial: PartialEpoch | undefined;
+    epochLoss: number[];
+    resumedFrom: string | null;
+  }
+
+  /** Step 4: loads the checkpoint into the task and sets every generator to its saved state. */
+  async function restore(checkpointDir: string, saved: RunnerState, taskState: JsonValue | undefined): Promise<Resumed> {
+    const targets = await task.checkpoint();
+    const loaded: LoadedCheckpoint = await loadCheckpointFrom(storage, checkpointDir, { model: targets.model, models: targets.models, optimizer: targets.optimizer });
+    // Every generator to its saved state; those made from here on start from theirs.
+    pendingRngStates = saved.rngs;
+    for (const [label, rng] of rngs) if (pendingRngStates[label]) rng.setState(pendingRngStates[label]);
+    await task.restore?.(taskState, loaded);
+    globalStep = saved.globalStep;
+    lastCheckpoint = loaded.dir;
+    logger.info(`resuming from ${loaded.dir} at epoch ${saved.epochsCompleted}${saved.partial ? `, step ${saved.partial.steps}` : ''}`);
+    // A run killed while pruning left older checkpoints behind: prune as after that checkpoint's save.
+    if (parentPath(checkpointDir) === checkpointsDir && parseCheckpointName(baseName(checkpointDir))) await pruneCheckpoints(baseName(checkpointDir));
+    return { startEpoch: saved.epochsCompleted, partial: saved.partial, epochLoss: saved.epochLoss ?? [], resumedFrom: loaded.dir };
+  }
+
+  /** Step 6, one epoch: its steps (from `resumeAt` on, for a mid-epoch checkpoint), its metrics line and checkpoint. */
+  async function runEpoch(
+    labels: ArrayLike<number>,
+    lengths: { stepsPerEpoch: number; totalSteps: number },
+    epochLoss: number[],
+    resumeAt: PartialEpoch | undefined,
+    resumeRngs: Record<string, RngState> | undefined,
+  ): Promise<number[]> {
+    const sampler = builtParts().sampler;
+    const { stepsPerEpoch } = lengths;
+    const everySteps = config.checkpoint?.everySteps;
+    const epochStarted = Date.now();
+    // A mid-epoch checkpoint continues its epoch: beforeEpoch runs again (this process's hooks
+    // have not seen it), then the same batches are drawn and the steps done skipped.
+    await callHooks('beforeEpoch', epoch);
+    let step = 0;
+    let lossSum = 0;
+    let secondsBefore = 0;
+    let epochRngs: Record<string, RngState>;
+    if (resumeAt) {
+      epochRngs = resumeAt.epochRngs;
+      setRngStates(epochRngs);
+      pendingRngStates = epochRngs;
+    } else {
+      epochRngs = rngStates();
+    }
+    const batches = sampler.epoch(labels, epoch)[Symbol.iterator]();
+    if (resumeAt) {
+      for (; step < resumeAt.steps; step++) {
+        if (batches.next().done) {
+          throw new Error(
+            `runner: resuming ${lastCheckpoint} at epoch ${epoch}, step ${resumeAt.steps}, but the sampler yielded only ${step} batches: its batches must depend only on (its rng state at the epoch start, labels, epoch)`,
+          );
+        }
+      }
+      // The sampler is where it was; every generator goes back to its state at the checkpoint.
+      pendingRngStates = resumeRngs ?? {};
+      setRngStates(pendingRngStates);
+      lossSum = Number(resumeAt.lossSum);
+      secondsBefore = resumeAt.seconds;
+    }
+    for (let next = batches.next(); !next.done; next = batches.next()) {
+      const batch = next.value;
+      const info: TaskStepInfo = { epoch, step, globalStep, batchSize: batch.length, ...lengths };
+      await callHooks('beforeStep', info);
+      const metrics = stepMetrics(await task.step(batch, info, context), info);
+      if ((options.failOnNonFinite ?? true) && Object.values(metrics).some((v) => !Number.isFinite(v))) {
+        // JSON has no NaN: the line records the values as strings.
+        await writeLine({ kind: 'error', epoch, step: info.step, globalStep: info.globalStep, ...Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, Number.isFinite(v) ? v : String(v)])) });
+        throw new SupconNonFiniteError({ epoch, step: info.step, globalStep: info.globalStep, metrics, lastCheckpoint });
+      }
+      lossSum += metrics.loss;
+      globalStep++;
+      step++;
+      if (step % logEvery === 0) await writeLine({ kind: 'step', epoch, step: info.step, globalStep: info.globalStep, ...metrics });
+      await callHooks('afterStep', { ...info, ...metrics, loss: metrics.loss });
+      faultPoint?.('step');
+      // Mid-epoch checkpoints; one due at the epoch's last step is the epoch checkpoint below.
+      if (everySteps && globalStep % everySteps === 0 && step < stepsPerEpoch) {
+        const seconds = secondsBefore + (Date.now() - epochStarted) / 1000;
+        const at: PartialEpoch = { steps: step, epochRngs, lossSum: Number.isFinite(lossSum) ? lossSum : String(lossSum), seconds };
+        await writeCheckpoint(checkpointName(epoch, step), runnerState(epoch, epochLoss, at));
+      }
+    }
+    const extra = (await task.epochEnd?.(epoch, context)) ?? {};
+    const meanLoss = step > 0 ? lossSum / step : Number.NaN;
+    const epochMetrics: Record<string, number> = { loss: meanLoss, steps: step, seconds: secondsBefore + (Date.now() - epochStarted) / 1000, ...extra };
+    const losses = [...epochLoss, meanLoss];
+    await writeLine({ kind: 'epoch', epoch, ...epochMetrics });
+
+    await callHooks('afterEpoch', epoch, epochMetrics);
+    faultPoint?.('epoch-end');
+
+    // Last, so the checkpoint holds everything the epoch did, hooks and their metrics lines included.
+    await writeCheckpoint(checkpointName(epoch + 1), runnerState(epoch + 1, losses));
+    return losses;
+  }
+
+  /** Step 7: the task's evaluation, its metrics line and `afterEval`. */
+  async function evaluate(): Promise<Record<string, EvalResult>> {
+    faultPoint?.('eval');
+    const results = (await task.evaluate?.(context)) ?? {};
+    faultPoint?.('eval-done');
+    if (Object.keys(results).length) await writeLine({ kind: 'eval', ...results });
+    await callHooks('afterEval', results);
+    return results;
+  }
+
+  /** Step 8: summary.json, once, with the procedure's fields; then `afterRun`. */
+  async function writeSummary(base: RunSummary, previous: Record<string, unknown> = {}): Promise<RunSummary> {
+    const extra = (await task.summary?.(base)) ?? {};
+    const summary: RunSummary = { ...previous, ...extra, ...base };
+    await storage.write(RUN_FILE.summary, `${JSON.stringify(summary, null, 2)}\n`);
+    faultPoint?.('summary');
+    await callHooks('afterRun', summary);
+    return summary;
+  }
+
+  const startHooks = (): void => {
     // options.hooks are in place from the start, so their onError sees every failure.
     hooks.length = 0;
     hooks.push(...(options.hooks ?? []));
+  };
+
+  async function run(): Promise<RunSummary> {
+    const started = Date.now();
+    const startedAt = new Date(started).toISOString();
+    startHooks();
     try {
-      // Decide fresh or resumed first, before writing anything: a folder that holds a run or other
-      // files needs resume or overwrite, and a resume the run's config (planRunFolder throws).
-      const plan = await planRunFolder(runDir, { resume: options.resume, overwrite: options.overwrite, config });
-      const checkpointDir = plan.checkpointDir;
-      let saved: { runner?: RunnerState; task?: JsonValue } | undefined;
-      if (checkpointDir) {
-        saved = ((await readCheckpointState(checkpointDir)) ?? {}) as typeof saved;
-        if (!saved?.runner) throw new Error(`runner: ${checkpointDir} holds no runner state: it was not written by a runner`);
-        // The checkpoint resumed from is the last good one, also for a file-system error before it is loaded.
-        lastCheckpoint = checkpointDir;
-      } else if (options.resume) {
-        logger.info(`no checkpoint in ${runDir}: starting afresh`);
-      }
-      // Fresh: remove an earlier run's files (overwrite). Resumed: remove leftovers of interrupted
-      // writes and the end-of-run files, which the continued run writes again.
-      await prepareRunFolder(plan, logger);
-      if (saved?.runner) {
-        // Drop lines logged after the checkpoint (the interrupted epoch is run again), so that nothing logged from here on is cut away.
-        metricsBytes = await cutLogTo(metricsFile, saved.runner.metricsBytes, logger);
-      } else {
-        await writeFileAtomic(metricsFile, '');
-        metricsBytes = 0;
-      }
-      await writeFileAtomic(path.join(runDir, RUN_FILE.config), `${JSON.stringify(serializableConfig(config), null, 2)}\n`);
+      const { checkpointDir, saved } = await openRunFolder();
+      await buildHooks();
+      // On resume as well, parts and setup draw from generators in their initial states, as the
+      // interrupted run's did (initialiser seeds end up in model.json); the saved states are set after.
+      parts = await buildParts();
+      await task.setup(parts, context);
+      const labels = parts.train.labels;
+      const stepsPerEpoch = parts.sampler.batchesPerEpoch(labels);
+      const lengths = { stepsPerEpoch, totalSteps: stepsPerEpoch * config.train.epochs };
 
-      const built: RunnerHooks<RunnerContext>[] = [];
-      for (const [i, hookConfig] of config.hooks.entries()) built.push((await context.build('hook', hookConfig, `hooks[${i}]`)) as RunnerHooks<RunnerContext>);
-      hooks.unshift(...built);
+      let resumed: Resumed = { startEpoch: 0, partial: undefined, epochLoss: [], resumedFrom: null };
+      if (checkpointDir && saved?.runner) resumed = await restore(checkpointDir, saved.runner, saved.task);
+      let epochLoss = resumed.epochLoss;
 
-      if (options.sampler) sampler = options.sampler;
-      else if (config.sampler) sampler = await context.build('sampler', config.sampler, 'sampler');
-      else throw new Error('runner: config.sampler is missing: name a sampler in the config (or its defaults), or pass options.sampler');
-
-      // On resume as well, setup draws from generators in their initial states, as the interrupted
-      // run's setup did (initialiser seeds end up in model.json); the saved states are set after it.
-      const setup = await task.setup(context);
-      const labels = setup?.labels;
-      if (!labels || typeof labels.length !== 'number') throw new TypeError('runner: task.setup must return { labels } (the training labels)');
-      const stepsPerEpoch = sampler.batchesPerEpoch(labels);
-      const totalSteps = stepsPerEpoch * config.train.epochs;
-
-      let startEpoch = 0;
-      let partial: PartialEpoch | undefined;
-      if (checkpointDir && saved?.runner) {
-        const targets = await task.checkpoint();
-        const loaded = await loadCheckpoint(checkpointDir, { model: targets.model, models: targets.models, optimizer: targets.optimizer });
-        // Every generator to its saved state; those made from here on start from theirs.
-        pendingRngStates = saved.runner.rngs;
-        for (const [label, rng] of rngs) if (pendingRngStates[label]) rng.setState(pendingRngStates[label]);
-        await task.restore?.(saved.task, loaded);
-        startEpoch = saved.runner.epochsCompleted;
-        partial = saved.runner.partial;
-        globalStep = saved.runner.globalStep;
-        epochLoss = saved.runner.epochLoss ?? [];
-        lastCheckpoint = loaded.dir;
-        resumedFrom = loaded.dir;
-        logger.info(`resuming from ${loaded.dir} at epoch ${startEpoch}${partial ? `, step ${partial.steps}` : ''}`);
-        // A run killed while pruning left older checkpoints behind: prune as after that checkpoint's save.
-        if (path.dirname(path.resolve(checkpointDir)) === checkpointsDir && parseCheckpointName(path.basename(checkpointDir))) {
-          await pruneCheckpoints(path.basename(checkpointDir));
-        }
-      }
-
-      const everySteps = config.checkpoint?.everySteps;
       await callHooks('beforeRun');
-      for (epoch = startEpoch; epoch < config.train.epochs; epoch++) {
-        const epochStarted = Date.now();
-        // A mid-epoch checkpoint continues its epoch: beforeEpoch runs again (this process's hooks
-        // have not seen it), then the same batches are drawn and the steps done skipped.
-        const resumeAt = epoch === startEpoch ? partial : undefined;
-        await callHooks('beforeEpoch', epoch);
-        let step = 0;
-        let lossSum = 0;
-        let secondsBefore = 0;
-        let epochRngs: Record<string, RngState>;
-        if (resumeAt) {
-          epochRngs = resumeAt.epochRngs;
-          setRngStates(epochRngs);
-          pendingRngStates = epochRngs;
-        } else {
-          epochRngs = rngStates();
-        }
-        const batches = sampler.epoch(labels, epoch)[Symbol.iterator]();
-        if (resumeAt) {
-          for (; step < resumeAt.steps; step++) {
-            if (batches.next().done) {
-              throw new Error(
-                `runner: resuming ${lastCheckpoint} at epoch ${epoch}, step ${resumeAt.steps}, but the sampler yielded only ${step} batches: its batches must depend only on (its rng state at the epoch start, labels, epoch)`,
-              );
-            }
-          }
-          // The sampler is where it was; every generator goes back to its state at the checkpoint.
-          pendingRngStates = saved!.runner!.rngs;
-          setRngStates(pendingRngStates);
-          lossSum = Number(resumeAt.lossSum);
-          secondsBefore = resumeAt.seconds;
-        }
-        for (let next = batches.next(); !next.done; next = batches.next()) {
-          const batch = next.value;
-          const info: TaskStepInfo = { epoch, step, globalStep, batchSize: batch.length, stepsPerEpoch, totalSteps };
-          await callHooks('beforeStep', info);
-          const metrics = stepMetrics(await task.step(batch, info, context), info);
-          if ((options.failOnNonFinite ?? true) && Object.values(metrics).some((v) => !Number.isFinite(v))) {
-            // JSON has no NaN: the line records the values as strings.
-            await writeLine({ kind: 'error', epoch, step: info.step, globalStep: info.globalStep, ...Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, Number.isFinite(v) ? v : String(v)])) });
-            throw new SupconNonFiniteError({ epoch, step: info.step, globalStep: info.globalStep, metrics, lastCheckpoint });
-          }
-          lossSum += metrics.loss;
-          globalStep++;
-          step++;
-          if (step % logEvery === 0) await writeLine({ kind: 'step', epoch, step: info.step, globalStep: info.globalStep, ...metrics });
-          await callHooks('afterStep', { ...info, ...metrics, loss: metrics.loss });
-          faultPoint?.('step');
-          // Mid-epoch checkpoints; one due at the epoch's last step is the epoch checkpoint below.
-          if (everySteps && globalStep % everySteps === 0 && step < stepsPerEpoch) {
-            const seconds = secondsBefore + (Date.now() - epochStarted) / 1000;
-            const at: PartialEpoch = { steps: step, epochRngs, lossSum: Number.isFinite(lossSum) ? lossSum : String(lossSum), seconds };
-            await writeCheckpoint(checkpointName(epoch, step), runnerState(epoch, epochLoss, at));
-          }
-        }
-        const extra = (await task.epochEnd?.(epoch, context)) ?? {};
-        const meanLoss = step > 0 ? lossSum / step : Number.NaN;
-        const epochMetrics: Record<string, number> = { loss: meanLoss, steps: step, seconds: secondsBefore + (Date.now() - epochStarted) / 1000, ...extra };
-        epochLoss = [...epochLoss, meanLoss];
-        await writeLine({ kind: 'epoch', epoch, ...epochMetrics });
-
-        await callHooks('afterEpoch', epoch, epochMetrics);
-        faultPoint?.('epoch-end');
-
-        // Last, so the checkpoint holds everything the epoch did, hooks and their metrics lines included.
-        await writeCheckpoint(checkpointName(epoch + 1), runnerState(epoch + 1, epochLoss));
+      for (epoch = resumed.startEpoch; epoch < config.train.epochs; epoch++) {
+        const resumeAt = epoch === resumed.startEpoch ? resumed.partial : undefined;
+        epochLoss = await runEpoch(labels, lengths, epochLoss, resumeAt, resumeAt ? saved?.runner?.rngs : undefined);
       }
-
-      faultPoint?.('eval');
-      const results = (await task.evaluate?.(context)) ?? {};
-      faultPoint?.('eval-done');
-      if (Object.keys(results).length) await writeLine({ kind: 'eval', ...results });
-      await callHooks('afterEval', results);
-
+      const results = await evaluate();
       const finished = Date.now();
-      const summary: RunSummary = {
+      return await writeSummary({
         name: config.name ?? null,
         seed: config.seed,
         epochs: config.train.epochs,
@@ -523,28 +550,58 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions): Ru
         epochLoss,
         finalLoss: epochLoss.length ? epochLoss[epochLoss.length - 1] : null,
         eval: results,
-        resumedFrom,
+        resumedFrom: resumed.resumedFrom,
         startedAt,
         finishedAt: new Date(finished).toISOString(),
         seconds: (finished - started) / 1000,
-      };
-      await writeFileAtomic(path.join(runDir, RUN_FILE.summary), `${JSON.stringify(summary, null, 2)}\n`);
-      faultPoint?.('summary');
-      await callHooks('afterRun', summary);
-      return summary;
+      });
     } catch (caught) {
-      // A file-system error (full disk, read-only, permissions) names the file and the last good checkpoint.
-      const error = runFileError(caught, lastCheckpoint);
-      for (const hook of hooks) {
-        try {
-          await hook.onError?.(context, error);
-        } catch (hookError) {
-          logger.warn(`runner: an onError hook threw: ${hookError instanceof Error ? hookError.message : String(hookError)}`);
-        }
-      }
-      throw error;
+      throw await failed(caught);
     }
   }
 
-  return { context, run };
+  async function evaluateRun(checkpoint?: string): Promise<RunSummary> {
+    const started = Date.now();
+    startHooks();
+    try {
+      const from = checkpoint ?? (await latestCheckpointIn(storage));
+      if (!from) throw new Error(`${runDir} holds no checkpoint: train first`);
+      lastCheckpoint = storage.describe(from);
+      await buildHooks();
+      parts = await buildParts();
+      await task.setup(parts, context);
+      const targets = await task.checkpoint();
+      // Only the models: the evaluation trains nothing.
+      const loaded = await loadCheckpointFrom(storage, from, { model: targets.model, models: targets.models });
+      const state = loaded.state as { runner?: RunnerState } | undefined;
+      globalStep = state?.runner?.globalStep ?? 0;
+      const results = await evaluate();
+      const text = await readText(storage, RUN_FILE.summary);
+      const previous = text ? (JSON.parse(text) as Partial<RunSummary>) : {};
+      const epochLoss = state?.runner?.epochLoss ?? previous.epochLoss ?? [];
+      const finished = Date.now();
+      return await writeSummary(
+        {
+          name: config.name ?? null,
+          seed: config.seed,
+          epochs: state?.runner?.epochsCompleted ?? config.train.epochs,
+          steps: globalStep,
+          epochLoss,
+          finalLoss: epochLoss.length ? epochLoss[epochLoss.length - 1] : null,
+          eval: { ...(previous.eval ?? {}), ...results },
+          resumedFrom: previous.resumedFrom ?? null,
+          startedAt: previous.startedAt ?? new Date(started).toISOString(),
+          finishedAt: previous.finishedAt ?? new Date(finished).toISOString(),
+          seconds: previous.seconds ?? 0,
+          evaluatedFrom: loaded.dir,
+          evaluationSeconds: (finished - started) / 1000,
+        },
+        previous,
+      );
+    } catch (caught) {
+      throw await failed(caught);
+    }
+  }
+
+  return { context, run, evaluate: evaluateRun };
 }

@@ -13,7 +13,8 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
 import { SupconFileError, createRegistry, createRunner, defineFactory, definePlugin, loadCheckpoint, resolveConfig } from '../src';
-import type { Logger, RunnerContext, RunnerHooks, RunnerTask, SamplerPart } from '../src';
+import type { Logger, RunnerContext, RunnerHooks, RunnerTask, SamplerPart, RunParts } from '../src';
+import { labelsData, labelsDataPlugin } from './fixtures/labels-dataset';
 
 const mountPoint = mkdtempSync(path.join(tmpdir(), 'supcon-tmpfs-'));
 let skipReason: string | undefined;
@@ -64,10 +65,9 @@ const X = Array.from({ length: 8 }, (_, i) => [Math.sin(i + 1), Math.cos(i)]);
 class LinearTask implements RunnerTask {
   model!: tfl.LayersModel;
   optimizer!: tf.Optimizer;
-  setup(context: RunnerContext) {
+  setup(_parts: RunParts, context: RunnerContext) {
     this.model = tfl.sequential({ layers: [tfl.layers.dense({ units: 1, inputShape: [2], kernelInitializer: tfl.initializers.glorotUniform({ seed: context.rng('init').uint32() }) })] });
     this.optimizer = tf.train.momentum(0.05, 0.9);
-    return { labels: Int32Array.from(X, (_, i) => i % 2) };
   }
   step(batch: Int32Array) {
     const xs = tf.tensor2d(Array.from(batch, (i) => X[i]));
@@ -83,7 +83,7 @@ class LinearTask implements RunnerTask {
 }
 
 const quiet: Logger = { info: () => undefined, warn: () => undefined };
-const config = () => resolveConfig({ seed: 1, plugins: [plugin], sampler: { type: 'ordered' }, train: { epochs: 3, batchSize: 4 } }, createRegistry());
+const config = () => resolveConfig({ seed: 1, plugins: [plugin, labelsDataPlugin], data: labelsData(Int32Array.from(X, (_, i) => i % 2)), sampler: { type: 'ordered' }, train: { epochs: 3, batchSize: 4 } }, createRegistry());
 const weights = (m: tfl.LayersModel) => m.getWeights().map((w) => Array.from(w.dataSync()));
 
 /** Fills the file system with the user's own big file: every page is taken afterwards. */

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createRegistry, findConfigFile, loadConfigFile, resolveConfig, SupconConfigError } from '../src';
+import { labelsData, labelsDataPlugin } from './fixtures/labels-dataset';
 import type { RunnerTask, SamplerPart } from '../src';
 import { createRunner } from '../src';
 
@@ -103,10 +104,10 @@ describe('loadConfigFile + third-party plugin', () => {
   it('runs a YAML config whose sampler and hook come from the third-party plugin', async () => {
     const raw = await loadConfigFile(path.join(fixtures, 'configs/supcon.config.yaml'));
     const registry = createRegistry();
-    const config = resolveConfig(raw, registry);
+    const config = resolveConfig({ ...raw, plugins: [...((raw.plugins as unknown[]) ?? []), labelsDataPlugin], data: labelsData(new Int32Array(6)) }, registry);
     const seen: number[][] = [];
     const task: RunnerTask = {
-      setup: () => ({ labels: new Int32Array(6) }),
+      setup: () => undefined,
       step: (batch) => {
         seen.push([...batch]);
         return batch.reduce((a, b) => a + b, 0);

@@ -26,7 +26,8 @@ import {
   resolveConfig,
   writeFileAtomic,
 } from '../src';
-import type { Logger, ResolvedConfig, RunnerOptions, RunnerTask, SamplerPart, TaskStepInfo } from '../src';
+import type { Logger, ResolvedConfig, RunnerOptions, RunnerTask, SamplerPart, TaskStepInfo, RunParts, RunnerContext } from '../src';
+import { labelsData, labelsDataPlugin } from './fixtures/labels-dataset';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -59,11 +60,10 @@ const plugin = definePlugin({
 class LinearTask implements RunnerTask {
   model!: tfl.LayersModel;
   optimizer!: tf.Optimizer;
-  setup(context: Parameters<RunnerTask['setup']>[0]) {
+  setup(_parts: RunParts, context: RunnerContext) {
     const seed = context.rng('init').uint32();
     this.model = tfl.sequential({ layers: [tfl.layers.dense({ units: 1, inputShape: [2], kernelInitializer: tfl.initializers.glorotUniform({ seed }) })] });
     this.optimizer = tf.train.momentum(0.05, 0.9);
-    return { labels: Int32Array.from(X, (_, i) => i % 2) };
   }
   step(batch: Int32Array, _info: TaskStepInfo) {
     const xs = tf.tensor2d(Array.from(batch, (i) => X[i]));
@@ -81,7 +81,7 @@ class LinearTask implements RunnerTask {
 const quiet: Logger = { info: () => undefined, warn: () => undefined };
 
 function config(extra: Record<string, unknown> = {}, train: Record<string, unknown> = {}): ResolvedConfig {
-  return resolveConfig({ seed: 5, name: 'lin', plugins: [plugin], sampler: { type: 'shuffled' }, train: { epochs: 3, batchSize: 4, ...train }, ...extra }, createRegistry());
+  return resolveConfig({ seed: 5, name: 'lin', plugins: [plugin, labelsDataPlugin], data: labelsData(Int32Array.from(X, (_, i) => i % 2)), sampler: { type: 'shuffled' }, train: { epochs: 3, batchSize: 4, ...train }, ...extra }, createRegistry());
 }
 
 function run(dir: string, cfg: ResolvedConfig = config(), options: Partial<RunnerOptions> = {}) {

@@ -11,8 +11,9 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
 import { checkpointName, createRegistry, createRng, createRunner, defineFactory, definePlugin, latestCheckpoint, parseCheckpointName, readCheckpointState, resolveConfig } from '../src';
-import type { Logger, ResolvedConfig, RunnerContext, RunnerHooks, RunnerTask, RunSummary, SamplerPart, TaskStepInfo } from '../src';
+import type { Logger, ResolvedConfig, RunnerContext, RunnerHooks, RunnerTask, RunSummary, SamplerPart, TaskStepInfo, RunParts } from '../src';
 import { faultPoint, parseFaultSpec } from '../src/faults';
+import { labelsData, labelsDataPlugin } from './fixtures/labels-dataset';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -66,13 +67,12 @@ class LinearTask implements RunnerTask {
   private steps = 0;
   private noise!: () => number;
 
-  setup(context: RunnerContext) {
+  setup(_parts: RunParts, context: RunnerContext) {
     const seed = context.rng('init').uint32();
     this.model = tfl.sequential({ layers: [tfl.layers.dense({ units: 1, inputShape: [3], kernelInitializer: tfl.initializers.glorotUniform({ seed }) })] });
     this.optimizer = tf.train.momentum(0.05, 0.9);
     const rng = context.rng('noise');
     this.noise = () => rng.normal(0, 0.01);
-    return { labels: LABELS };
   }
 
   step(batch: Int32Array, info: TaskStepInfo) {
@@ -113,7 +113,7 @@ const quiet: Logger = { info: () => undefined, warn: () => undefined };
 // after global steps 3 (epoch 0, step 3), 6 (epoch 1, step 2) and 9 (epoch 2, step 1).
 function config(sampler: string, extra: Record<string, unknown> = {}): ResolvedConfig {
   return resolveConfig(
-    { seed: 11, plugins: [plugin], sampler: { type: sampler }, train: { epochs: 3, batchSize: 3 }, checkpoint: { everySteps: 3 }, ...extra },
+    { seed: 11, plugins: [plugin, labelsDataPlugin], data: labelsData(LABELS), sampler: { type: sampler }, train: { epochs: 3, batchSize: 3 }, checkpoint: { everySteps: 3 }, ...extra },
     createRegistry(),
   );
 }
@@ -196,7 +196,7 @@ describe('mid-epoch checkpoints (checkpoint.everySteps)', () => {
     expect(state.runner).toMatchObject({ epochsCompleted: 1, globalStep: 6, epochLoss: [straight.lazy.summary.epochLoss[0]] });
     expect(state.runner.partial.steps).toBe(2);
     expect(state.runner.partial.lossSum).toBe(losses[4] + losses[5]);
-    expect(Object.keys(state.runner.partial.epochRngs).sort()).toEqual(['init', 'noise', 'sampler']);
+    expect(Object.keys(state.runner.partial.epochRngs).sort()).toEqual(['data', 'init', 'noise', 'sampler']);
     expect(state.task.steps).toBe(6);
   });
 

@@ -6,7 +6,8 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
 import { SupconNonFiniteError, createRegistry, createRunner, defineFactory, definePlugin, resolveConfig } from '../src';
-import type { Logger, ResolvedConfig, RunnerContext, RunnerHooks, RunnerTask, SamplerPart, TaskStepInfo } from '../src';
+import type { Logger, ResolvedConfig, RunnerContext, RunnerHooks, RunnerTask, SamplerPart, TaskStepInfo, RunParts } from '../src';
+import { labelsData, labelsDataPlugin } from './fixtures/labels-dataset';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -64,13 +65,12 @@ class LinearTask implements RunnerTask {
   failAt?: { epoch: number; step: number };
   private noise!: () => number;
 
-  setup(context: RunnerContext) {
+  setup(_parts: RunParts, context: RunnerContext) {
     const seed = context.rng('init').uint32();
     this.model = tfl.sequential({ layers: [tfl.layers.dense({ units: 1, inputShape: [3], kernelInitializer: tfl.initializers.glorotUniform({ seed }) })] });
     this.optimizer = tf.train.momentum(0.05, 0.9);
     const rng = context.rng('noise');
     this.noise = () => rng.normal(0, 0.01);
-    return { labels: LABELS };
   }
 
   step(batch: Int32Array, info: TaskStepInfo) {
@@ -105,7 +105,7 @@ const quiet: Logger = { info: () => undefined, warn: () => undefined };
 
 function config(extra: Record<string, unknown> = {}): ResolvedConfig {
   return resolveConfig(
-    { seed: 42, name: 'lin', plugins: [testPlugin], sampler: { type: 'shuffled' }, train: { epochs: 4, batchSize: 4 }, ...extra },
+    { seed: 42, name: 'lin', plugins: [testPlugin, labelsDataPlugin], data: labelsData(LABELS), sampler: { type: 'shuffled' }, train: { epochs: 4, batchSize: 4 }, ...extra },
     createRegistry(),
   );
 }
@@ -229,7 +229,7 @@ describe('createRunner', () => {
     expect(summary).toMatchObject({ name: 'lin', seed: 42, epochs: 4, steps: 12, resumedFrom: null });
     expect(JSON.parse(readFileSync(path.join(dir, 'summary.json'), 'utf8'))).toEqual(summary);
     const written = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));
-    expect(written).toMatchObject({ seed: 42, name: 'lin', train: { epochs: 4, batchSize: 4, views: 2 }, plugins: [{ name: 'runner-test', version: null }] });
+    expect(written).toMatchObject({ seed: 42, name: 'lin', train: { epochs: 4, batchSize: 4, views: 2 }, plugins: [{ name: 'runner-test', version: null }, { name: 'labels-dataset', version: null }] });
     // keepCheckpoints default 2
     expect(readdirSync(path.join(dir, 'checkpoints')).sort()).toEqual(['epoch-0003', 'epoch-0004']);
   });
@@ -301,7 +301,7 @@ describe('createRunner', () => {
     await expect(createRunner(config(), { registry: createRegistry(), task: nan, outDir: outDir(), logger: quiet }).run()).rejects.toThrow(
       'training diverged: the loss is not finite at epoch 0, step 0 (global step 0): loss = NaN. The step\'s update was not applied and the run stopped. No checkpoint was written yet',
     );
-    const noSampler = resolveConfig({ train: { epochs: 1, batchSize: 2 } }, createRegistry());
+    const noSampler = resolveConfig({ plugins: [labelsDataPlugin], data: labelsData(LABELS), train: { epochs: 1, batchSize: 2 } }, createRegistry());
     await expect(createRunner(noSampler, { registry: createRegistry(), task: new LinearTask(), outDir: outDir(), logger: quiet }).run()).rejects.toThrow(/config\.sampler is missing/);
     expect(() => createRunner(config(), { registry: createRegistry(), task: {} as RunnerTask })).toThrow(/options\.task must implement/);
     expect(() => createRunner(config(), { registry: createRegistry(), task: new LinearTask(), logEvery: 0 })).toThrow('createRunner: options.logEvery must be a positive integer, got 0');
