@@ -5,7 +5,7 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { SupconConfigError } from '@supcon/core';
 import { initBackend } from '@supcon/backends';
-import { builtinDefaults, builtinPlugins } from './builtins';
+import { builtinDefaults, builtinPlugins } from '@supcon/train';
 import { registerConfigCommands } from './commands/config-commands';
 import { registerDoctorCommand } from './commands/doctor';
 import { registerRunCommands } from './commands/run-commands';

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { configJsonSchema, createRegistry, loadConfigFile, SupconConfigError, validateConfig } from '@supcon/core';
 import type { Plugin, ResolveOptions } from '@supcon/core';
-import { preflight } from '../train/preflight';
+import { checkDataFolder, preflight } from '@supcon/train';
 
 export interface ConfigCommandDeps {
   plugins: readonly Plugin[];
@@ -36,7 +36,7 @@ export function registerConfigCommands(program: Command, deps: ConfigCommandDeps
       const result = validateConfig(raw, registry, { defaults: deps.defaults, source: opts.config });
       // A valid config that cannot train (no steps, no positives, a missing data folder) is refused too.
       if (result.success) {
-        const issues = await preflight(result.config, registry);
+        const issues = await preflight(result.config, registry, checkDataFolder);
         if (issues.length) {
           printError(`${opts.config}: valid, but it cannot train: ${issues.length} error${issues.length > 1 ? 's' : ''}`);
           for (const issue of issues) printError(`  ${issue.path}: ${issue.message}`);

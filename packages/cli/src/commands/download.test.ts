@@ -7,7 +7,7 @@ import { PassThrough } from 'node:stream';
 import { createRegistry, createRng } from '@supcon/core';
 import { DATASET_SOURCES } from '@supcon/data';
 import type { DownloadOffer } from '@supcon/data';
-import { builtinPlugins } from '../builtins';
+import { builtinPlugins } from '@supcon/train';
 import { main } from '../main';
 import { askToDownload, withDownloadPrompt } from './download';
 

@@ -1,5 +1,6 @@
 /**
- * The training procedures behind `supcon train`, as a `RunnerTask` for @supcon/core's runner:
+ * The training procedures of `train()` (and so of `supcon train`), as a `RunnerTask` for
+ * @supcon/core's runner, which builds every part and hands them to `setup`:
  *
  * - `supcon` / `simclr` (any loss whose input is embeddings: supcon-out, supcon-in, simclr,
  *   triplet, npair, ...): the encoder and projection head are trained on `train.views` augmented
@@ -13,8 +14,7 @@
  * to build the models), which the runner checkpoints, so a resumed run ends where an
  * uninterrupted one does.
  */
-import path from 'node:path';
-import { RUN_FILE, writeFileAtomic } from '@supcon/core';
+import { RUN_FILE } from '@supcon/core';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { SupconConfigError, applySchedule } from '@supcon/core';
@@ -26,13 +26,15 @@ import type {
   ImageDataset,
   LossPart,
   OptimizerPart,
+  RunParts,
+  RunStorage,
   RunnerContext,
   RunnerTask,
   SchedulePart,
   TaskStepInfo,
 } from '@supcon/core';
-import { wasmThreadsInUse } from '@supcon/backends';
 import { batchToTensor } from '@supcon/data';
+import { evaluateKnn } from '@supcon/eval';
 import { pca2d } from './pca';
 import { assertTrainable, configIssues } from './preflight';
 
@@ -62,26 +64,28 @@ export function encodeDataset(encoder: tfl.LayersModel, dataset: ImageDataset, b
   return all;
 }
 
-export interface TrainingTaskOptions {
-  /** Name of the tfjs backend in use, for summary.json. */
+export interface ProcedureOptions {
+  /** Name of the tfjs backend in use, for summary.json (default `tf.getBackend()`). */
   backend?: string;
+  /** wasm threads in use, for summary.json. */
+  threads?: number;
   /**
-   * After every epoch, a cheap accuracy for the report's curve: 20-NN (cosine) of up to 500 test
-   * images against up to 2000 training images on the frozen features (default on).
+   * After every epoch, a cheap accuracy for the report's curve: @supcon/eval's weighted 20-NN
+   * (`evaluateKnn`) of up to 500 test images against up to 2000 training images on the frozen
+   * features (default on).
    */
   monitor?: boolean;
   /** Test images in the report's embedding map (default 2000). */
   mapPoints?: number;
 }
 
-export interface TrainingTask extends RunnerTask {
+export interface Procedure extends RunnerTask {
+  /** The stage, once `setup` has seen the loss. */
   readonly stage: Stage;
-  /** Facts for summary.json: stage, backend, classes, images/s, ... (after the run). */
-  summaryFields(): Record<string, unknown>;
 }
 
-/** The `RunnerTask` that `supcon train` runs; see the module comment for the stages. */
-export function createTrainingTask(options: TrainingTaskOptions = {}): TrainingTask {
+/** The `RunnerTask` that `train()` runs; see the module comment for the stages. */
+export function createProcedure(options: ProcedureOptions = {}): Procedure {
   let stage: Stage = 'supcon';
   let train!: ImageDataset;
   let test!: ImageDataset;
@@ -98,28 +102,28 @@ export function createTrainingTask(options: TrainingTaskOptions = {}): TrainingT
   let trainSeconds = 0;
   let learningRate = 0;
 
-  const task: TrainingTask = {
+  const task: Procedure = {
     get stage() {
       return stage;
     },
 
-    async setup(context: RunnerContext) {
+    setup(parts: RunParts, context: RunnerContext) {
       const { config } = context;
       const missing = configIssues(config);
       if (missing.length) throw new SupconConfigError(missing);
-      for (const slot of ['backbone', 'augment', 'optimizer'] as const) {
-        if (!config[slot]) throw new SupconConfigError([{ path: slot, message: 'required (the CLI fills a default for every part but data and loss)' }]);
+      const required = { backbone: parts.backbone, augment: parts.augment, optimizer: parts.optimizer } as const;
+      for (const [slot, part] of Object.entries(required)) {
+        if (!part) throw new SupconConfigError([{ path: slot, message: 'required (train() fills a default for every part but data and loss)' }]);
       }
-      const dataset = await context.build('dataset', config.data!, 'data');
-      [train, test] = await Promise.all([dataset.load('train'), dataset.load('test')]);
-      loss = await context.build('loss', config.loss!, 'loss');
+      ({ train, test } = parts);
+      loss = parts.loss!;
       stage = stageOf(loss);
       // Refuse a run that cannot train (no steps, no positives, too few classes) before it starts.
-      assertTrainable({ config, labels: train.labels, loss, sampler: context.sampler });
+      assertTrainable({ config, labels: train.labels, loss, sampler: parts.sampler });
       views = stage === 'ce' ? 1 : config.train.views;
       if (stage !== 'ce' && views < 1) throw new Error(`train.views: expected at least 1 view, got ${views}`);
       const numClasses = train.classes.length;
-      encoder = await context.build('backbone', config.backbone!, 'backbone', { inputShape: train.shape, numClasses });
+      encoder = parts.backbone!;
       const featureDim = encoder.outputs[0].shape[encoder.outputs[0].shape.length - 1];
       if (typeof featureDim !== 'number') throw new Error(`backbone: the encoder's output must be [batch, dim], got ${JSON.stringify(encoder.outputs[0].shape)}`);
       const input = tfl.input({ shape: train.shape });
@@ -129,21 +133,18 @@ export function createTrainingTask(options: TrainingTaskOptions = {}): TrainingT
         const classifier = tfl.layers.dense({ units: numClasses, name: 'classifier', kernelInitializer: tfl.initializers.glorotUniform({ seed }) });
         model = tfl.model({ inputs: input, outputs: classifier.apply(features) as tfl.SymbolicTensor, name: 'ce_model' });
       } else {
-        if (!config.head) throw new Error('supcon train: config.head is missing (contrastive stages need a projection head)');
-        const head = await context.build('head', config.head, 'head', { inputShape: [featureDim], numClasses });
-        model = tfl.model({ inputs: input, outputs: head.apply(features) as tfl.SymbolicTensor, name: 'contrastive_model' });
+        if (!parts.head) throw new SupconConfigError([{ path: 'head', message: 'required: contrastive stages need a projection head' }]);
+        model = tfl.model({ inputs: input, outputs: parts.head.apply(features) as tfl.SymbolicTensor, name: 'contrastive_model' });
       }
       variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
-      augment = await context.build('augmentation', config.augment!, 'augment', { inputShape: train.shape });
-      optimizer = await context.build('optimizer', config.optimizer!, 'optimizer');
-      schedule = config.schedule ? await context.build('schedule', config.schedule, 'schedule') : undefined;
-      evaluators = [];
-      for (const [i, e] of config.eval.entries()) evaluators.push(await context.build('evaluator', e, `eval[${i}]`, { numClasses }));
+      augment = parts.augment!;
+      optimizer = parts.optimizer!;
+      schedule = parts.schedule;
+      evaluators = parts.evaluators;
       context.logger.info(
         `${stage}: ${train.size} train / ${test.size} test images ${train.shape.join('x')}, ${numClasses} classes; ` +
           `encoder ${encoder.countParams().toLocaleString('en-US')} parameters, feature dim ${featureDim}`,
       );
-      return { labels: train.labels };
     },
 
     step(batch: Int32Array, info: TaskStepInfo, context: RunnerContext) {
@@ -204,7 +205,7 @@ export function createTrainingTask(options: TrainingTaskOptions = {}): TrainingT
           const leaked = tf.memory().numTensors - before;
           if (leaked > 0) context.logger.warn(`evaluator ${evaluator.key} left ${leaked} tensors allocated`);
         }
-        await writeEmbeddingMap(context.runDir, testFeatures, test, options.mapPoints ?? 2000);
+        await writeEmbeddingMap(context.storage, testFeatures, test, options.mapPoints ?? 2000);
       } finally {
         tf.dispose([trainFeatures, testFeatures]);
       }
@@ -221,16 +222,22 @@ export function createTrainingTask(options: TrainingTaskOptions = {}): TrainingT
       trainSeconds = s.trainSeconds ?? 0;
     },
 
-    summaryFields() {
+    summary(base) {
+      const results = base.eval;
+      const trained = trainSeconds > 0;
       return {
         stage,
         backend: options.backend ?? tf.getBackend(),
-        ...(tf.getBackend() === 'wasm' ? { threads: wasmThreadsInUse() } : {}),
+        ...(options.threads !== undefined ? { threads: options.threads } : {}),
         classes: train?.classes ?? [],
         trainSize: train?.size,
         testSize: test?.size,
-        imagesPerSecond: trainSeconds > 0 ? imagesSeen / trainSeconds : 0,
+        // Only a process that trained measures throughput (runner.evaluate keeps the run's).
+        ...(trained ? { imagesPerSecond: imagesSeen / trainSeconds } : {}),
         encoderParameters: encoder?.countParams(),
+        // Each evaluator's result also at the top level (`linearProbe.top1`), as reports read it.
+        ...results,
+        wallTimeSeconds: base.seconds,
       };
     },
   };
@@ -246,28 +253,28 @@ function evenlySpaced(size: number, n: number): Int32Array {
   return Int32Array.from({ length: m }, (_, i) => Math.floor((i * size) / m));
 }
 
-/** Top-1 of a cosine 20-NN vote (test subset against a train subset) on the encoder's features. */
+/** Top-1 of @supcon/eval's weighted 20-NN (test subset against a train subset) on the encoder's features. */
 export function monitorAccuracy(encoder: tfl.LayersModel, train: ImageDataset, test: ImageDataset, numClasses: number): number {
   const trainIdx = evenlySpaced(train.size, 2000);
   const testIdx = evenlySpaced(test.size, 500);
-  return tf.tidy(() => {
-    const encode = (ds: ImageDataset, idx: Int32Array) => {
+  const encode = (ds: ImageDataset, idx: Int32Array) =>
+    tf.tidy(() => {
       const { images, labels } = batchToTensor(ds, idx);
-      const f = encoder.apply(images, { training: false }) as tf.Tensor2D;
-      return { f: tf.div(f, tf.add(tf.norm(f, 'euclidean', 1, true), 1e-12)) as tf.Tensor2D, labels };
-    };
-    const a = encode(train, trainIdx);
-    const b = encode(test, testIdx);
-    const k = Math.min(20, trainIdx.length);
-    const { indices } = tf.topk(tf.matMul(b.f, a.f, false, true), k);
-    const neighbourLabels = tf.gather(a.labels, indices);
-    const votes = tf.sum(tf.oneHot(tf.cast(neighbourLabels, 'int32') as tf.Tensor, numClasses), 1);
-    const correct = tf.equal(tf.argMax(votes, 1), b.labels);
-    return tf.mean(tf.cast(correct, 'float32')).dataSync()[0];
-  });
+      labels.dispose();
+      return encoder.apply(images, { training: false }) as tf.Tensor2D;
+    });
+  const a = encode(train, trainIdx);
+  const b = encode(test, testIdx);
+  try {
+    const trainLabels = Array.from(trainIdx, (i) => train.labels[i]);
+    const testLabels = Array.from(testIdx, (i) => test.labels[i]);
+    return evaluateKnn(a, trainLabels, b, testLabels, { k: 20, numClasses }).top1;
+  } finally {
+    tf.dispose([a, b]);
+  }
 }
 
-async function writeEmbeddingMap(runDir: string, features: tf.Tensor2D, test: ImageDataset, maxPoints: number): Promise<void> {
+async function writeEmbeddingMap(storage: RunStorage, features: tf.Tensor2D, test: ImageDataset, maxPoints: number): Promise<void> {
   const total = features.shape[0];
   const n = Math.min(maxPoints, total);
   const d = features.shape[1];
@@ -279,5 +286,5 @@ async function writeEmbeddingMap(runDir: string, features: tf.Tensor2D, test: Im
   const points = pca2d(data, n, d).map(([x, y]) => [Number(x.toFixed(5)), Number(y.toFixed(5))] as [number, number]);
   const labels = Array.from(indices, (i) => test.labels[i]);
   // Atomically: a full disk leaves no empty or torn map behind (the runner names the file and the last checkpoint).
-  await writeFileAtomic(path.join(runDir, RUN_FILE.embeddingMap), JSON.stringify({ method: 'PCA', points, labels }));
+  await storage.write(RUN_FILE.embeddingMap, JSON.stringify({ method: 'PCA', points, labels }));
 }

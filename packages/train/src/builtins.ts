@@ -2,6 +2,7 @@
  * The plugins `supcon` registers before a config's own, and the part each config slot gets when
  * a config leaves it out (so a config of just `data`, `loss` and `train` runs).
  */
+import { createDefineConfig } from '@supcon/core';
 import type { ResolveOptions } from '@supcon/core';
 import { augmentPlugin } from '@supcon/augment';
 import { backbonesPlugin } from '@supcon/backbones';
@@ -29,3 +30,9 @@ export const builtinDefaults: NonNullable<ResolveOptions['defaults']> = {
   eval: [{ type: 'linear-probe' }, { type: 'knn' }],
   train: { views: 2 },
 };
+
+/**
+ * Identity at run time; its types allow the built-in parts' `type` names and options plus those
+ * of the plugins in the config's `plugins`, so a typo fails `tsc` in `supcon.config.ts`.
+ */
+export const defineConfig = /* @__PURE__ */ createDefineConfig(builtinPlugins);

@@ -14,7 +14,7 @@ import { createRegistry, createRng, createRunner, defineFactory, definePlugin, r
 import type { ImageDataset, RunnerContext, RunnerHooks, RunSummary } from '@supcon/core';
 import { classWeightedSampler, mPerClassSampler, randomSampler, samplersPlugin } from '@supcon/samplers';
 import { z } from 'zod';
-import { createTrainingTask } from './task';
+import { createProcedure } from './procedure';
 
 /** Two classes of 4x4x1 images: class 0 bright on the left half, class 1 on the right half. */
 function toyDataset(size: number, seed: number): ImageDataset {
@@ -152,7 +152,7 @@ async function runToy(loss: string, sampler: string, out: string, opts: { resume
     },
     registry,
   );
-  const task = createTrainingTask({ backend: 'cpu', mapPoints: 8 });
+  const task = createProcedure({ backend: 'cpu', mapPoints: 8 });
   const runner = createRunner(config, { registry, task, resume: opts.resume, hooks: opts.hooks, logger: { info: () => {}, warn: () => {} } });
   const summary = await runner.run();
   const { model, optimizer } = (await task.checkpoint()) as { model: tfl.LayersModel; optimizer: tf.Optimizer };

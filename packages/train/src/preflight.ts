@@ -3,8 +3,6 @@
  * the training split to know its size and classes) and by the training task's setup (with the data
  * it loaded). Each problem names the config path to change.
  */
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { SupconConfigError, createRng } from '@supcon/core';
 import type { ConfigIssue, LossPart, Registry, ResolvedConfig, SamplerPart } from '@supcon/core';
 
@@ -56,18 +54,23 @@ export function assertTrainable(input: TrainabilityInput, source?: string): void
   if (issues.length) throw new SupconConfigError(issues, source);
 }
 
+/** Says whether a data folder exists, as a resolved path, or undefined when it does (Node: the file system). */
+export type FolderCheck = (folder: string) => { missing: string } | undefined;
+
 /**
- * What a config lacks before any part is built: `data`, `loss` and `sampler` (the CLI's defaults
- * fill every other part), and data folders (`data.root`, `data.testRoot`) that do not exist.
+ * What a config lacks before any part is built: `data`, `loss` and `sampler` (train()'s defaults
+ * fill every other part), and, with `checkFolder`, data folders (`data.root`, `data.testRoot`)
+ * that do not exist.
  */
-export function configIssues(config: ResolvedConfig): ConfigIssue[] {
+export function configIssues(config: ResolvedConfig, checkFolder?: FolderCheck): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   if (!config.data) issues.push({ path: 'data', message: 'required: name a dataset, e.g. `data: { type: fashion-mnist }`' });
   if (!config.loss) issues.push({ path: 'loss', message: 'required: name a loss, e.g. `loss: { type: supcon-out }`' });
   if (!config.sampler) issues.push({ path: 'sampler', message: 'required: name a sampler, e.g. `sampler: { type: random }`' });
   for (const key of ['root', 'testRoot']) {
     const folder = (config.data as Record<string, unknown> | undefined)?.[key];
-    if (typeof folder === 'string' && !existsSync(path.resolve(folder))) issues.push({ path: `data.${key}`, message: `no such folder: ${path.resolve(folder)}` });
+    const missing = typeof folder === 'string' ? checkFolder?.(folder)?.missing : undefined;
+    if (missing) issues.push({ path: `data.${key}`, message: `no such folder: ${missing}` });
   }
   return issues;
 }
@@ -83,8 +86,8 @@ function issuesOf(error: unknown, path: string): ConfigIssue[] {
  * dataset, loss and sampler with a throwaway generator, loads the training split, and returns the
  * issues found. Used by `supcon validate`.
  */
-export async function preflight(config: ResolvedConfig, registry: Registry): Promise<ConfigIssue[]> {
-  const missing = configIssues(config);
+export async function preflight(config: ResolvedConfig, registry: Registry, checkFolder?: FolderCheck): Promise<ConfigIssue[]> {
+  const missing = configIssues(config, checkFolder);
   if (missing.length) return missing;
   for (const plugin of config.plugins) if (!registry.plugins().some((p) => p === plugin || p.name === plugin.name)) registry.use(plugin);
   const rng = createRng(config.seed).fork('preflight');
