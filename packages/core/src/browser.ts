@@ -35,7 +35,7 @@ export { SupconNonFiniteError } from './non-finite';
 export type { NonFiniteDetails } from './non-finite';
 export { defineFactory, definePlugin } from './plugin';
 export type { Factory, Plugin, KeyOf } from './plugin';
-export { createRegistry, SupconRegistryError } from './registry';
+export { createRegistry, SupconRegistryError, SPECIFICATION_VERSIONS } from './registry';
 export type { Registry, RegistryEntry, UseOptions, PartConfig } from './registry';
 export { SupconConfigError, formatIssues } from './errors';
 export type { ConfigIssue } from './errors';

@@ -27,7 +27,11 @@ type FactoryMap<K extends PartKind> = Record<string, Factory<z.ZodType, PartType
 export type Plugin = {
   readonly name: string;
   readonly version?: string;
-  /** Version of this plugin interface, so old and new plugins can coexist. */
+  /**
+   * The plugin interface it was written for; `registry.use()` refuses a version it does not
+   * implement (`SPECIFICATION_VERSIONS`), with an error naming the plugin, rather than failing later
+   * in a factory. Absent: the current one.
+   */
   readonly specificationVersion?: 'v1';
 } & { readonly [K in PartKind as (typeof PLUGIN_KEYS)[K]]?: FactoryMap<K> };
 

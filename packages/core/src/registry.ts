@@ -41,7 +41,10 @@ export interface Registry {
   build<K extends PartKind>(kind: K, config: PartConfig, context: BuildContext, path?: string): Promise<PartTypes[K]>;
 }
 
-/** Thrown for duplicate or unknown plugin names. */
+/** The plugin interface versions this registry implements (`Plugin.specificationVersion`). */
+export const SPECIFICATION_VERSIONS: readonly string[] = ['v1'];
+
+/** Thrown for duplicate or unknown plugin names, and plugins of another interface version. */
 export class SupconRegistryError extends Error {
   override name = 'SupconRegistryError';
 }
@@ -55,6 +58,13 @@ class RegistryImpl implements Registry {
   use(plugin: Plugin, options: UseOptions = {}): Registry {
     if (!plugin || typeof plugin !== 'object' || typeof plugin.name !== 'string' || plugin.name === '') {
       throw new SupconRegistryError('registry.use: a plugin must be an object with a non-empty string `name`');
+    }
+    const spec = (plugin as { specificationVersion?: unknown }).specificationVersion;
+    if (spec !== undefined && !SPECIFICATION_VERSIONS.includes(spec as string)) {
+      throw new SupconRegistryError(
+        `plugin '${plugin.name}': specificationVersion ${JSON.stringify(spec)} is not one this @supcon/core implements (${SPECIFICATION_VERSIONS.map((v) => `'${v}'`).join(', ')}): ` +
+          'the plugin was written for another version of supcon; upgrade @supcon/core or use a version of the plugin made for it',
+      );
     }
     const pending: RegistryEntry[] = [];
     for (const kind of PART_KINDS) {

@@ -100,4 +100,14 @@ describe('registry', () => {
     await expect(registry.build('sampler', { type: 'random', dropLast: 'yes' }, ctx)).rejects.toThrow('sampler.dropLast: expected boolean, got "yes"');
     await expect(registry.build('loss', { temperature: 1 } as never, ctx)).rejects.toThrow('loss.type: expected a loss type name (string), got undefined');
   });
+  it('use() checks specificationVersion: v1 or absent is taken, another is refused naming the plugin', () => {
+    expect(() => createRegistry().use({ name: 'old', specificationVersion: 'v1' })).not.toThrow();
+    expect(() => createRegistry().use({ name: 'unversioned' })).not.toThrow();
+    const registry = createRegistry();
+    expect(() => registry.use({ name: 'future', specificationVersion: 'v2' } as unknown as Plugin)).toThrow(
+      "plugin 'future': specificationVersion \"v2\" is not one this @supcon/core implements ('v1')",
+    );
+    // Nothing of it was registered.
+    expect(registry.plugins()).toEqual([]);
+  });
 });
