@@ -7,6 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { checkpointName } from '@supcon/core';
 
 const bin = path.join(__dirname, '..', 'dist', 'bin.js');
 const root = mkdtempSync(path.join(tmpdir(), 'supcon-e2e-'));
@@ -40,7 +41,7 @@ function supcon(args: string[]) {
 }
 
 const summary = (dir: string) => JSON.parse(readFileSync(path.join(dir, 'summary.json'), 'utf8'));
-const weights = (dir: string, epoch: number) => readFileSync(path.join(dir, 'checkpoints', `epoch-${String(epoch).padStart(4, '0')}`, 'model.weights.bin'));
+const weights = (dir: string, epoch: number) => readFileSync(path.join(dir, 'checkpoints', checkpointName(epoch), 'model.weights.bin'));
 
 beforeAll(() => {
   if (!existsSync(bin)) throw new Error(`${bin} is missing: build first (npx nx build @supcon/cli)`);
