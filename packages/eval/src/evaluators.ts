@@ -88,7 +88,7 @@ export const corruptionSchema = z.object({
   maxImages: z.number().int().positive().optional(),
   batchSize: z.number().int().positive().default(256),
   probe: linearProbeSchema.default(linearProbeSchema.parse({})),
-  /** Baseline for mCE: a path to another run's summary.json, or its errors `{ name: number[] }`. */
+  /** Baseline for mCE: another run's summary.json (a file path in Node, a URL in browsers), or its errors `{ name: number[] }`. */
   baseline: z.union([z.string(), z.record(z.string(), z.array(z.number()))]).optional(),
 });
 
@@ -168,12 +168,27 @@ export function createClusteringEvaluator(cfg: z.infer<typeof clusteringSchema>)
   };
 }
 
-async function loadBaseline(baseline: string | CorruptionErrors): Promise<CorruptionErrors> {
+/**
+ * Reads a baseline given by location (`corruption.baseline` as a string) as text: a file in Node,
+ * a URL in browsers. The package's entries pass theirs (see `createEvalPlugin`).
+ */
+export type ReadText = (location: string) => Promise<string>;
+
+/** Options of the `corruption` evaluator besides its config. */
+export interface CorruptionEvaluatorOptions {
+  /**
+   * How a string `baseline` is read. Default: a file path with node:fs in Node, a URL (relative
+   * to the page) fetched in browsers.
+   */
+  readText?: ReadText;
+}
+
+async function loadBaseline(baseline: string | CorruptionErrors, readText: ReadText | undefined): Promise<CorruptionErrors> {
   if (typeof baseline !== 'string') return baseline;
-  const { readFile } = await import('node:fs/promises');
   let text: string;
   try {
-    text = await readFile(baseline, 'utf8');
+    if (!readText) throw new Error('no way to read it here: pass the baseline errors { name: number[] } instead');
+    text = await readText(baseline);
   } catch (error) {
     throw new Error(`corruption.baseline: cannot read '${baseline}': ${(error as Error).message}`);
   }
@@ -187,7 +202,7 @@ async function loadBaseline(baseline: string | CorruptionErrors): Promise<Corrup
  * baseline, `mCE` and `ce` (percentages). Without a baseline mCE is omitted: compute it across
  * runs with `computeMce`.
  */
-export function createCorruptionEvaluator(cfg: z.infer<typeof corruptionSchema>): EvaluatorPart {
+export function corruptionEvaluator(cfg: z.infer<typeof corruptionSchema>, options: CorruptionEvaluatorOptions = {}): EvaluatorPart {
   return {
     key: 'corruption',
     async evaluate(input: EvalInput): Promise<EvalResult> {
@@ -198,7 +213,7 @@ export function createCorruptionEvaluator(cfg: z.infer<typeof corruptionSchema>)
       const size = h * w * ch;
       const images = test.images.subarray(0, n * size);
       const labels = Array.from(test.labels.subarray(0, n));
-      const baseline = cfg.baseline === undefined ? undefined : await loadBaseline(cfg.baseline);
+      const baseline = cfg.baseline === undefined ? undefined : await loadBaseline(cfg.baseline, options.readText);
       const probe = trainLinearProbe(input.trainFeatures, input.train.labels, input.rng.fork('corruption-probe'), probeOptions(cfg.probe, c));
       warnInferredSgd(input.logger, 'corruption probe', cfg.probe);
       warnUnconverged(input.logger, 'corruption probe', probe);

@@ -1,64 +1,31 @@
-import { defineFactory, definePlugin } from '@supcon/core';
-import {
-  clusteringSchema,
-  corruptionSchema,
-  createClusteringEvaluator,
-  createCorruptionEvaluator,
-  createKnnEvaluator,
-  createLinearProbeEvaluator,
-  createRetrievalEvaluator,
-  knnSchema,
-  linearProbeSchema,
-  retrievalSchema,
-} from './evaluators';
+/**
+ * @supcon/eval: linear probe, kNN, retrieval and clustering metrics, corruption robustness, and
+ * the plugin with their evaluators. This is the Node entry; browser.ts is the same for browsers
+ * (the `browser` export condition), where a string `corruption.baseline` is a URL, not a file.
+ * Importing this module registers nothing.
+ */
+import type { z } from 'zod';
+import type { EvaluatorPart } from '@supcon/core';
+import { corruptionEvaluator } from './evaluators';
+import type { CorruptionEvaluatorOptions, corruptionSchema } from './evaluators';
+import { createEvalPlugin } from './plugin';
+import { readTextFile } from './read-text-node';
 
-export * from './features';
-export * from './metrics';
-export * from './probe';
-export { minimizeLbfgs, DEFAULT_FTOL } from './lbfgs';
-export type { LbfgsOptions, LbfgsProblem, LbfgsResult, LbfgsStopReason, LinePoint, ValueAndGradient } from './lbfgs';
-export { multinomialObjective } from './multinomial';
-export type { MultinomialObjective } from './multinomial';
-export * from './knn';
-export * from './retrieval';
-export * from './clustering';
-export * from './corruptions';
-export * from './mce';
-export * from './evaluators';
+export * from './api';
+
+/**
+ * `corruption`: trains a linear probe on clean train features, then classifies corrupted test
+ * images through `preprocess` + encoder + probe. Reports `cleanError`, per corruption `error`
+ * (mean over severities) and `perSeverity`, `meanError` (mean over corruptions) and, with a
+ * baseline (its errors, or a path to another run's summary.json), `mCE` and `ce` (percentages).
+ * Without a baseline mCE is omitted: compute it across runs with `computeMce`.
+ */
+export function createCorruptionEvaluator(cfg: z.infer<typeof corruptionSchema>, options: CorruptionEvaluatorOptions = {}): EvaluatorPart {
+  return corruptionEvaluator(cfg, { readText: readTextFile, ...options });
+}
 
 /**
  * The package's plugin with evaluators `linear-probe`, `knn`, `retrieval`, `clustering` and
  * `corruption`. Place it in a config's `plugins` list or pass it to `registry.use()`.
- * Importing this module registers nothing.
  */
-export const evalPlugin = definePlugin({
-  name: '@supcon/eval',
-  version: '0.1.0',
-  evaluators: {
-    'linear-probe': defineFactory({
-      schema: linearProbeSchema,
-      description: 'Linear classifier on frozen features: top-1/top-5, per-class accuracy, confusion matrix.',
-      create: (options) => createLinearProbeEvaluator(options),
-    }),
-    knn: defineFactory({
-      schema: knnSchema,
-      description: 'Weighted kNN (cosine, exp(sim/τ) votes, Wu et al. 2018): top-1/top-5.',
-      create: (options) => createKnnEvaluator(options),
-    }),
-    retrieval: defineFactory({
-      schema: retrievalSchema,
-      description: 'Retrieval metrics: precision@1, recall@k, MAP@R, R-precision.',
-      create: (options) => createRetrievalEvaluator(options),
-    }),
-    clustering: defineFactory({
-      schema: clusteringSchema,
-      description: 'k-means (k = classes, seeded k-means++) NMI with the labels.',
-      create: (options) => createClusteringEvaluator(options),
-    }),
-    corruption: defineFactory({
-      schema: corruptionSchema,
-      description: 'ImageNet-C style corruption errors (5 severities) and mCE against a baseline run.',
-      create: (options) => createCorruptionEvaluator(options),
-    }),
-  },
-});
+export const evalPlugin = /* @__PURE__ */ createEvalPlugin({ readText: readTextFile });
