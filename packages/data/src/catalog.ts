@@ -185,7 +185,8 @@ export function resolveSource(
   options: { mirror?: string; source?: DatasetSource } = {},
 ): DatasetSource {
   const source = options.source ?? DATASET_SOURCES[dataset];
-  const mirror = options.mirror || process.env[MIRROR_ENV] || undefined;
+  const env = typeof process === 'object' ? process.env?.[MIRROR_ENV] : undefined; // no process in browsers
+  const mirror = options.mirror || env || undefined;
   return mirror ? withMirror(source, mirror, dataset) : source;
 }
 

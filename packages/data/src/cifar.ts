@@ -1,48 +1,20 @@
 /**
- * CIFAR-10 and CIFAR-100 "binary version" readers. A record is the label byte(s) then 3072 bytes
- * of a 32x32 image stored channel-major (1024 red, 1024 green, 1024 blue), converted here to HWC.
- * CIFAR-10: data_batch_1..5.bin (train), test_batch.bin, 1 label byte, batches.meta.txt.
- * CIFAR-100: train.bin, test.bin, 2 label bytes (coarse, fine), fine_label_names.txt.
+ * CIFAR-10 and CIFAR-100 "binary version" loaders in Node: locating the batches on disk (or
+ * downloading them) and reading them. The record format is in cifar-records.ts.
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ImageDataset } from '@supcon/core';
 import { DATASET_SOURCES } from './catalog';
+import { CIFAR10_CLASSES, cifar100Classes, cifarClassNamesFile, cifarDataset, cifarFiles, classNameLines, parseCifarRecords } from './cifar-records';
 import { cacheDir, obtainDataset } from './fetch';
 import type { DownloadSettings } from './fetch';
-import type { Split } from './mnist';
-
-const PIXELS = 32 * 32;
-
-export const CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
-
-/** Parses CIFAR binary records into HWC uint8 images; `labelBytes` 1 (CIFAR-10) or 2 (CIFAR-100), `labelIndex` which to keep. */
-export function parseCifarRecords(buffer: Uint8Array, file: string, labelBytes: 1 | 2, labelIndex = labelBytes - 1): { images: Uint8Array; labels: Uint8Array } {
-  const record = labelBytes + 3 * PIXELS;
-  if (buffer.length === 0 || buffer.length % record !== 0) {
-    throw new Error(`${file}: truncated or not a CIFAR binary batch: ${buffer.length} bytes is not a multiple of the ${record}-byte record`);
-  }
-  const n = buffer.length / record;
-  const images = new Uint8Array(n * 3 * PIXELS);
-  const labels = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const base = i * record;
-    labels[i] = buffer[base + labelIndex];
-    const src = base + labelBytes;
-    const out = i * 3 * PIXELS;
-    for (let p = 0; p < PIXELS; p++) {
-      images[out + 3 * p] = buffer[src + p];
-      images[out + 3 * p + 1] = buffer[src + PIXELS + p];
-      images[out + 3 * p + 2] = buffer[src + 2 * PIXELS + p];
-    }
-  }
-  return { images, labels };
-}
+import type { Split } from './mnist-format';
 
 async function readLines(file: string): Promise<string[] | undefined> {
   if (!existsSync(file)) return undefined;
-  return (await readFile(file, 'utf8')).split('\n').map((l) => l.trim()).filter(Boolean);
+  return classNameLines(await readFile(file, 'utf8'));
 }
 
 export interface CifarLoadOptions extends DownloadSettings {
@@ -70,17 +42,7 @@ async function locate(name: 'cifar10' | 'cifar100', probe: string, options: Cifa
 
 async function load(files: string[], labelBytes: 1 | 2, labelIndex: number, classes: string[]): Promise<ImageDataset> {
   const parts = await Promise.all(files.map(async (f) => parseCifarRecords(new Uint8Array(await readFile(f)), f, labelBytes, labelIndex)));
-  const size = parts.reduce((s, p) => s + p.labels.length, 0);
-  const images = new Uint8Array(size * 3 * PIXELS);
-  const labels = new Uint8Array(size);
-  let offset = 0;
-  for (const p of parts) {
-    images.set(p.images, offset * 3 * PIXELS);
-    labels.set(p.labels, offset);
-    offset += p.labels.length;
-  }
-  for (let i = 0; i < size; i++) if (labels[i] >= classes.length) throw new Error(`${files.join(', ')}: label ${labels[i]} at record ${i} is outside 0..${classes.length - 1}`);
-  return { size, shape: [32, 32, 3], images, labels, classes };
+  return cifarDataset(parts, files, classes);
 }
 
 /**
@@ -89,9 +51,9 @@ async function load(files: string[], labelBytes: 1 | 2, labelIndex: number, clas
  */
 export async function loadCifar10(options: CifarLoadOptions): Promise<ImageDataset> {
   const root = await locate('cifar10', 'test_batch.bin', options);
-  const files = options.split === 'train' ? [1, 2, 3, 4, 5].map((i) => path.join(root, `data_batch_${i}.bin`)) : [path.join(root, 'test_batch.bin')];
+  const files = cifarFiles('cifar10', options.split).map((f) => path.join(root, f));
   for (const f of files) if (!existsSync(f)) throw new Error(`${root}: missing ${path.basename(f)} for the ${options.split} split`);
-  const classes = (await readLines(path.join(root, 'batches.meta.txt'))) ?? CIFAR10_CLASSES;
+  const classes = (await readLines(path.join(root, cifarClassNamesFile('cifar10')))) ?? CIFAR10_CLASSES;
   return load(files, 1, 0, classes);
 }
 
@@ -102,10 +64,8 @@ export async function loadCifar10(options: CifarLoadOptions): Promise<ImageDatas
 export async function loadCifar100(options: CifarLoadOptions & { labels?: 'fine' | 'coarse' }): Promise<ImageDataset> {
   const root = await locate('cifar100', 'test.bin', options);
   const kind = options.labels ?? 'fine';
-  const file = path.join(root, options.split === 'train' ? 'train.bin' : 'test.bin');
+  const file = path.join(root, cifarFiles('cifar100', options.split)[0]);
   if (!existsSync(file)) throw new Error(`${root}: missing ${path.basename(file)} for the ${options.split} split`);
-  const names = await readLines(path.join(root, kind === 'fine' ? 'fine_label_names.txt' : 'coarse_label_names.txt'));
-  const count = kind === 'fine' ? 100 : 20;
-  const classes = names && names.length === count ? names : Array.from({ length: count }, (_, i) => String(i));
-  return load([file], 2, kind === 'fine' ? 1 : 0, classes);
+  const names = await readLines(path.join(root, cifarClassNamesFile('cifar100', kind)));
+  return load([file], 2, kind === 'fine' ? 1 : 0, cifar100Classes(names, kind));
 }

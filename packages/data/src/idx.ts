@@ -1,26 +1,18 @@
 /**
- * IDX files (the MNIST / Fashion-MNIST format), gzip-compressed or not.
- * Header: two zero bytes, a type byte (0x08 = uint8), the number of dimensions, then one
- * big-endian uint32 per dimension; the data follows, row-major.
+ * IDX files (the MNIST / Fashion-MNIST format): decoding and encoding, without Node. Header: two
+ * zero bytes, a type byte (0x08 = uint8), the number of dimensions, then one big-endian uint32
+ * per dimension; the data follows, row-major. Gzip-compressed files are decompressed by
+ * `parseIdx` in Node (idx-node.ts) or by `decodeIdx` anywhere (DecompressionStream).
  */
-import { readFile } from 'node:fs/promises';
-import { gunzipSync } from 'node:zlib';
+import { gunzip, isGzip } from './gunzip';
 
 export interface IdxArray {
   shape: number[];
   data: Uint8Array;
 }
 
-/** Parses an IDX buffer (gzip detected by its magic bytes). `file` names the source in errors. */
-export function parseIdx(buffer: Uint8Array, file = '<buffer>'): IdxArray {
-  let bytes = buffer;
-  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
-    try {
-      bytes = new Uint8Array(gunzipSync(bytes));
-    } catch (error) {
-      throw new Error(`${file}: corrupt gzip data (${(error as Error).message})`);
-    }
-  }
+/** Parses an uncompressed IDX buffer. `file` names the source in errors. */
+export function parseRawIdx(bytes: Uint8Array, file: string): IdxArray {
   if (bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0) {
     const magic = Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join('');
     throw new Error(`${file}: not an IDX file (wrong magic number 0x${magic}, expected 0x0000 then type and rank)`);
@@ -38,8 +30,12 @@ export function parseIdx(buffer: Uint8Array, file = '<buffer>'): IdxArray {
   return { shape, data: bytes.subarray(headerSize, headerSize + size) };
 }
 
-export async function readIdx(file: string): Promise<IdxArray> {
-  return parseIdx(new Uint8Array(await readFile(file)), file);
+/**
+ * Parses an IDX buffer, gzip-compressed or not (detected by its magic bytes), in Node or a
+ * browser: gzip goes through `DecompressionStream`. `file` names the source in errors.
+ */
+export async function decodeIdx(buffer: Uint8Array, file = '<buffer>'): Promise<IdxArray> {
+  return parseRawIdx(isGzip(buffer) ? await gunzip(buffer, file) : buffer, file);
 }
 
 /** Encodes uint8 data as an IDX buffer (used to write the shipped sample and test files). */
