@@ -25,15 +25,10 @@ beforeAll(async () => {
   await tf.ready();
 });
 
-/** Deterministic pseudo-random pixels in [0, 1] (independent of the library's rng). */
+/** Seeded pseudo-random pixels in [0, 1) (a generator of their own, apart from the ops' rng). */
 function pixels(n: number, seed = 1): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed;
-  for (let i = 0; i < n; i++) {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    out[i] = (s % 10007) / 10006;
-  }
-  return out;
+  const rng = createRng(seed);
+  return Float32Array.from({ length: n }, () => rng.next());
 }
 
 function image(b: number, h: number, w: number, c: number, seed = 1): tf.Tensor4D {

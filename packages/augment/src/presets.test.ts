@@ -25,14 +25,10 @@ beforeAll(async () => {
   await tf.ready();
 });
 
+/** Seeded pseudo-random pixels in [0, 1). */
 function image(b: number, h: number, w: number, c: number, seed = 1): tf.Tensor4D {
-  const out = new Float32Array(b * h * w * c);
-  let s = seed;
-  for (let i = 0; i < out.length; i++) {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    out[i] = (s % 10007) / 10006;
-  }
-  return tf.tensor4d(out, [b, h, w, c]);
+  const rng = createRng(seed);
+  return tf.tensor4d(Float32Array.from({ length: b * h * w * c }, () => rng.next()), [b, h, w, c]);
 }
 
 function run(part: AugmentationPart, x: tf.Tensor4D, seed: number): Float32Array {

@@ -5,6 +5,7 @@ import * as tfl from '@tensorflow/tfjs-layers'; // also registers tfjs's stock g
 // @supcon/backends is a devDependency of this package, for its wasm kernels in these tests only:
 // the package itself does not depend on it (the op and the kernels meet by name).
 import { registerWasmTrainingKernels } from '@supcon/backends';
+import { createRng } from '@supcon/core';
 import { BatchNorm, batchNormTraining, registerBackboneLayers } from '../src/index';
 
 type Backend = 'cpu' | 'wasm';
@@ -18,19 +19,10 @@ async function useBackend(backend: Backend): Promise<void> {
   expect(tf.getBackend()).toBe(backend);
 }
 
-/** Deterministic pseudo-random floats in [-1, 1) (xorshift32). */
+/** Seeded pseudo-random floats in [-1, 1). */
 function rand(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    out[i] = (s / 4294967296) * 2 - 1;
-  }
-  return out;
+  const rng = createRng(seed);
+  return Float32Array.from({ length: n }, () => rng.uniform(-1, 1));
 }
 const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 

@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { create as createTar } from 'tar';
+import { createRng } from '@supcon/core';
 import {
   DATASET_SOURCES,
   downloadOffer,
@@ -37,13 +38,8 @@ const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 /** Deterministic bytes that gzip cannot shrink much (so a transfer can be cut in the middle). */
 function noise(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s >>> 24;
-  }
-  return out;
+  const rng = createRng(seed);
+  return Uint8Array.from({ length: n }, () => rng.uint32() >>> 24);
 }
 
 /** MNIST-format split: 28x28 images and labels 0..9, as the catalogue's four .gz files. */
