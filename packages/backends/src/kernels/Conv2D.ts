@@ -7,22 +7,14 @@
  * case (bias, activations, NCHW, output channels not a multiple of 4, no SIMD) runs the stock
  * kernel.
  */
-import { backend_util, Conv2D, FusedConv2D } from '@tensorflow/tfjs-core';
+import { Conv2D, FusedConv2D } from '@tensorflow/tfjs-core';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { trainKernels } from '../native/train_kernels';
+import { convInfoOf, readConvAttrs } from './conv_attrs';
 import { free, makeOutput } from './heap';
 import { convValid, padNhwc, usesWinograd, winogradConv3x3 } from './native_ops';
 import { overrideWasmKernel } from './override';
 import { readExtent } from './wasm_ops';
-
-type Attrs = {
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | backend_util.ExplicitPadding;
-  dataFormat?: 'NHWC' | 'NCHW';
-  dilations?: [number, number] | number;
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  activation?: string;
-};
 
 /** The convolution by the native kernel, or undefined when this case is left to the stock kernel. */
 export function nativeConv2d(args: Parameters<KernelFunc>[0]): TensorInfo | undefined {
@@ -30,23 +22,17 @@ export function nativeConv2d(args: Parameters<KernelFunc>[0]): TensorInfo | unde
     string,
     TensorInfo | undefined
   >;
-  const attrs = args.attrs as unknown as Attrs;
+  const { activation } = args.attrs as { activation?: string };
+  const attrs = readConvAttrs(args.attrs);
   if (x === undefined || filter === undefined || bias != null || preluActivationWeights != null)
     return undefined;
-  if (attrs.activation !== undefined && attrs.activation !== 'linear') return undefined;
+  if (activation !== undefined && activation !== 'linear') return undefined;
   if (attrs.dataFormat === 'NCHW' || x.dtype !== 'float32' || x.shape.length !== 4)
     return undefined;
   if (filter.shape[3]! % 4 !== 0) return undefined;
   const k = trainKernels(args.backend);
   if (k === null) return undefined;
-  const info = backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filter.shape as [number, number, number, number],
-    attrs.strides,
-    attrs.dilations ?? 1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-  );
+  const info = convInfoOf(x.shape, filter.shape, attrs);
   const [n, h, w, cin] = x.shape as [number, number, number, number];
   const { top, left } = info.padInfo;
   const strides: [number, number] = [info.strideHeight, info.strideWidth];

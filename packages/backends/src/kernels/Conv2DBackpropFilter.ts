@@ -5,8 +5,8 @@
  * times dy ([n*outH*outW, outC]) with the backend's `BatchMatMul` (transposeA), chunked over the
  * batch so the im2col buffer stays under {@link IM2COL_MAX_FLOATS}.
  */
-import { backend_util, Conv2DBackpropFilter } from '@tensorflow/tfjs-core';
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { Conv2DBackpropFilter } from '@tensorflow/tfjs-core';
+import type { backend_util, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import {
   conv2dValid,
   free,
@@ -25,6 +25,7 @@ import {
 } from './wasm_ops';
 import { runSplit, trainKernels } from '../native/train_kernels';
 import { usesWinograd, winogradFilterGrad } from './native_ops';
+import { convInfoOf, readConvAttrs, requireNhwc } from './conv_attrs';
 
 /** Default largest im2col buffer (floats, 32 MiB) built at once; larger batches are split into chunks. */
 export const IM2COL_MAX_FLOATS = 1 << 23;
@@ -250,28 +251,12 @@ function conv2dBackpropFilterIm2col(
 
 const kernelFunc: KernelFunc = ({ inputs, attrs, backend }) => {
   const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
-  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as {
-    strides: [number, number] | number;
-    pad: 'valid' | 'same' | number | backend_util.ExplicitPadding;
-    dataFormat: 'NHWC' | 'NCHW';
-    dimRoundingMode?: 'floor' | 'round' | 'ceil';
-    filterShape: [number, number, number, number];
-  };
-  if (dataFormat === 'NCHW') {
-    throw new Error(
-      `Conv2DBackpropFilter (wasm): dataFormat 'NCHW' is not supported; expected 'NHWC'`,
-    );
-  }
-  const convInfo = backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filterShape,
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-  );
-  checkDyShape('Conv2DBackpropFilter', dy, convInfo.outShape, x.shape, filterShape);
-  return conv2dBackpropFilterWasm(x, dy, convInfo, backend);
+  const { filterShape } = attrs as { filterShape: [number, number, number, number] };
+  const conv = readConvAttrs(attrs, { dilated: false });
+  requireNhwc('Conv2DBackpropFilter', conv);
+  const info = convInfoOf(x.shape, filterShape, conv);
+  checkDyShape('Conv2DBackpropFilter', dy, info.outShape, x.shape, filterShape);
+  return conv2dBackpropFilterWasm(x, dy, info, backend);
 };
 
 /** Kernel config: `Conv2DBackpropFilter` on `wasm`. */

@@ -8,8 +8,8 @@
  * mod s), each a stride-1 convolution of dy with the taps of the filter that reach that phase;
  * the phases are stacked as channels and put in place by a reshape and one transpose.
  */
-import { backend_util, Conv2DBackpropInput } from '@tensorflow/tfjs-core';
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { Conv2DBackpropInput } from '@tensorflow/tfjs-core';
+import type { backend_util, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import {
   conv2dValid,
   free,
@@ -26,6 +26,7 @@ import {
 import { convValid, usesWinograd, winogradConv3x3 } from './native_ops';
 import { trainKernels } from '../native/train_kernels';
 import type { Instance } from '../native/train_kernels';
+import { convInfoOf, readConvAttrs, requireNhwc } from './conv_attrs';
 
 /**
  * Gradient of a stride-`s`, dilation-`d` NHWC convolution with respect to its input.
@@ -283,28 +284,12 @@ function phasesInPlace(
 
 const kernelFunc: KernelFunc = ({ inputs, attrs, backend }) => {
   const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
-  const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as {
-    strides: [number, number] | number;
-    pad: 'valid' | 'same' | number | backend_util.ExplicitPadding;
-    dataFormat: 'NHWC' | 'NCHW';
-    dimRoundingMode?: 'floor' | 'round' | 'ceil';
-    inputShape: [number, number, number, number];
-  };
-  if (dataFormat === 'NCHW') {
-    throw new Error(
-      `Conv2DBackpropInput (wasm): dataFormat 'NCHW' is not supported; expected 'NHWC'`,
-    );
-  }
-  const convInfo = backend_util.computeConv2DInfo(
-    inputShape,
-    filter.shape as [number, number, number, number],
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-  );
-  checkDyShape('Conv2DBackpropInput', dy, convInfo.outShape, inputShape, filter.shape);
-  return conv2dBackpropInputWasm(dy, filter, inputShape, convInfo, backend);
+  const { inputShape } = attrs as { inputShape: [number, number, number, number] };
+  const conv = readConvAttrs(attrs, { dilated: false });
+  requireNhwc('Conv2DBackpropInput', conv);
+  const info = convInfoOf(inputShape, filter.shape, conv);
+  checkDyShape('Conv2DBackpropInput', dy, info.outShape, inputShape, filter.shape);
+  return conv2dBackpropInputWasm(dy, filter, inputShape, info, backend);
 };
 
 /** Kernel config: `Conv2DBackpropInput` on `wasm` (replaces the stock scalar kernel). */

@@ -2,29 +2,16 @@
  * `DepthwiseConv2dNativeBackpropFilter` for the wasm backend (stock tfjs-backend-wasm has none):
  * for each filter tap, a strided slice of the padded input times dy, summed over batch and space.
  */
-import { backend_util, DepthwiseConv2dNativeBackpropFilter } from '@tensorflow/tfjs-core';
+import { DepthwiseConv2dNativeBackpropFilter } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { convInfoOf, readConvAttrs } from './conv_attrs';
 import { free, padToReadExtent, reshape, runWasm, checkDyShape, stridedSlice } from './wasm_ops';
 
 const kernelFunc: KernelFunc = ({ inputs, attrs, backend }) => {
   const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
-  const { strides, dilations, pad, dimRoundingMode, filterShape } = attrs as unknown as {
-    strides: [number, number] | number;
-    dilations?: [number, number] | number;
-    pad: 'valid' | 'same' | number | backend_util.ExplicitPadding;
-    dimRoundingMode?: 'floor' | 'round' | 'ceil';
-    filterShape: [number, number, number, number];
-  };
+  const { filterShape } = attrs as { filterShape: [number, number, number, number] };
   const [kh, kw, ci, m] = filterShape;
-  const info = backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filterShape,
-    strides,
-    dilations ?? 1,
-    pad,
-    dimRoundingMode,
-    true,
-  );
+  const info = convInfoOf(x.shape, filterShape, readConvAttrs(attrs), true);
   checkDyShape('DepthwiseConv2dNativeBackpropFilter', dy, info.outShape, x.shape, filterShape);
   const {
     strideHeight: sh,

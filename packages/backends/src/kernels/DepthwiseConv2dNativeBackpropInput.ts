@@ -3,29 +3,16 @@
  * a depthwise forward convolution (XNNPACK) of the zero-interleaved, re-padded dy with the
  * rotated filter, then a sum over the channel multiplier.
  */
-import { backend_util, DepthwiseConv2dNativeBackpropInput } from '@tensorflow/tfjs-core';
+import { DepthwiseConv2dNativeBackpropInput } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { convInfoOf, readConvAttrs } from './conv_attrs';
 import { free, padOrCrop, reshape, runWasm, zeroInterleave, checkDyShape } from './wasm_ops';
 
 const kernelFunc: KernelFunc = ({ inputs, attrs, backend }) => {
   const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
-  const { strides, dilations, pad, dimRoundingMode, inputShape } = attrs as unknown as {
-    strides: [number, number] | number;
-    dilations?: [number, number] | number;
-    pad: 'valid' | 'same' | number | backend_util.ExplicitPadding;
-    dimRoundingMode?: 'floor' | 'round' | 'ceil';
-    inputShape: [number, number, number, number];
-  };
+  const { inputShape } = attrs as { inputShape: [number, number, number, number] };
   const [kh, kw, ci, m] = filter.shape as [number, number, number, number];
-  const info = backend_util.computeConv2DInfo(
-    inputShape,
-    [kh, kw, ci, m],
-    strides,
-    dilations ?? 1,
-    pad,
-    dimRoundingMode,
-    true,
-  );
+  const info = convInfoOf(inputShape, [kh, kw, ci, m], readConvAttrs(attrs), true);
   checkDyShape('DepthwiseConv2dNativeBackpropInput', dy, info.outShape, inputShape, filter.shape);
   const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
   const [n, h, w] = inputShape;

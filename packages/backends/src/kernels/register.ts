@@ -39,20 +39,32 @@ export const wasmTrainingKernelConfigs: readonly KernelConfig[] = [
 let registered = false;
 
 /**
- * Registers supcon's training kernels for the wasm backend: `Conv2DBackpropFilter`,
- * `DepthwiseConv2dNativeBackpropFilter`, `DepthwiseConv2dNativeBackpropInput` (missing from
- * tfjs-backend-wasm) and a faster `Conv2DBackpropInput` (replacing the stock one), all built on the
- * backend's XNNPACK convolutions; `Sum` and `Mean` that reduce channel-last tensors over every
- * axis but the last without the stock kernels' transpose (other reductions go to the stock ones);
- * an `Identity` that shares its input's data instead of copying it; plus a tile-free `FusedBatchNorm` gradient (the
- * gradient registry is global, so that one applies to every backend; it is mathematically the
- * stock gradient). Called once by `initBackend('wasm')`; safe to call more than once.
+ * Registers supcon's training kernels for the wasm backend (the configs of
+ * {@link wasmTrainingKernelConfigs}), most of them supcon's own SIMD kernels
+ * (native/*.c) split over the kernel threads:
+ * - missing from tfjs-backend-wasm: `Conv2DBackpropFilter`, `DepthwiseConv2dNativeBackpropFilter`,
+ *   `DepthwiseConv2dNativeBackpropInput`;
+ * - replacing the stock kernel: `Conv2DBackpropInput` (the stock one is a scalar loop), and
+ *   `Identity`, which shares its input's data instead of copying it;
+ * - faster for the cases a training step hits, the stock kernel for every other case: `Conv2D` and
+ *   `FusedConv2D` (no bias, no activation), `Sum` and `Mean` over every axis but the last, `Cast`
+ *   to the same dtype (shares the data), `Tile` of one block of size-1 axes;
+ * - supcon's own: `SupConBatchNormTraining` and `SupConBatchNormTrainingGrad`
+ *   (`BATCH_NORM_TRAINING` and `BATCH_NORM_TRAINING_GRAD`, run by @supcon/backbones'
+ *   `batchNormTraining` op);
+ * plus two gradients without full-size temporaries, `FusedBatchNorm` (no `tile`) and `Mean` (no
+ * tensor of ones). The gradient registry is global, so those apply to every backend; they are
+ * mathematically the stock gradients, and are registered again on every call so that they win
+ * over stock ones registered since (tfjs-layers, or `initBackend` registering tfjs's).
+ * Called by `initBackend('wasm')`; safe to call more than once.
  * When the wasm backend is already initialised, also installs a heap guard so that an allocation
  * past the 4 GiB wasm32 heap throws an Error naming the limit (instead of "memory access out of
  * bounds"). Import `@tensorflow/tfjs-backend-wasm` before calling it (its kernels are composed here).
  */
 export function registerWasmTrainingKernels(): void {
   installWasmMemoryGuard(findBackend('wasm') ?? undefined);
+  registerGradient(fusedBatchNormGradConfig);
+  registerGradient(meanGradConfig);
   if (registered) return;
   // These keep the stock kernels for the cases they do not handle.
   const overrides = [
@@ -70,7 +82,5 @@ export function registerWasmTrainingKernels(): void {
     }
     registerKernel(config);
   }
-  registerGradient(fusedBatchNormGradConfig);
-  registerGradient(meanGradConfig);
   registered = true;
 }
