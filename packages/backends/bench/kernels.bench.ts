@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
-import { initBackend, wasmKernelsInfo } from '../src/init';
+import { initBackend, wasmKernelsInfo } from '../src/index';
 import { setConv2dBackpropFilterStrategy } from '../src/kernels/Conv2DBackpropFilter';
 import { setTrainKernelsEnabled } from '../src/native/train_kernels';
 import { setWinogradEnabled } from '../src/kernels/native_ops';

@@ -5,8 +5,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-// By path (a bench script, not package code): @supcon/backbones depends on this package.
-import { BatchNorm } from '../../backbones/src/batch-norm';
+// A devDependency: the bench runs @supcon/backbones' BatchNorm layer (built first: `npm run bench`
+// runs after its dependencies' builds).
+import { BatchNorm } from '@supcon/backbones';
 
 export interface ModelSpec {
   name: string;

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-wasm';
-import { initBackend, wasmThreadsInUse } from '../src/init';
+import { initBackend, wasmThreadsInUse } from '../src/index';
 import { MODELS, buildModel, contrastiveLoss, setBatchNormKind, type ModelSpec } from './models';
 
 const args = process.argv.slice(2);

@@ -5,7 +5,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { probeBackends } from './init';
+import { probeBackends } from './index';
 
 describe('probeBackends: where backend packages resolve', () => {
   const cwd = process.cwd();

@@ -5,11 +5,16 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-layers'; // registers tfjs's stock gradients (the core CJS bundle does not)
-import { initBackend, wasmKernelsInfo, wasmThreadsInUse } from './init';
+import { initBackend, wasmKernelsInfo, wasmThreadsInUse } from './index';
 import { batchNormViaKernels } from './kernels/batch_norm_testing';
 import { runSplit, trainKernels } from './native/train_kernels';
 
 const root = path.resolve(__dirname, '../../..');
+/** Child processes run this package's sources with jiti; @supcon/core from its sources too, as under jest. */
+const childEnv = {
+  ...process.env,
+  JITI_ALIAS: JSON.stringify({ '@supcon/core': path.join(root, 'packages/core/src/index.ts') }),
+};
 
 /** A seeded convolution and its gradients, as raw float32 bytes (base64), on the current backend. */
 const probe = `
@@ -45,7 +50,7 @@ describe('threaded wasm in Node (initBackend threads)', () => {
     writeFileSync(
       script,
       `import * as tf from ${JSON.stringify(require.resolve('@tensorflow/tfjs-core'))};
-       import { initBackend, wasmKernelsInfo } from ${JSON.stringify(path.join(__dirname, 'init.ts'))};
+       import { initBackend, wasmKernelsInfo } from ${JSON.stringify(path.join(__dirname, 'index.ts'))};
        initBackend('wasm', { threads: 1 }).then(() => {
          if (!wasmKernelsInfo().active) throw new Error('native kernels inactive');
          ${probe}; process.stdout.write(out.toString('base64'));
@@ -53,6 +58,7 @@ describe('threaded wasm in Node (initBackend threads)', () => {
     );
     const single = execFileSync(process.execPath, ['--import', 'jiti/register', script], {
       cwd: root,
+      env: childEnv,
       encoding: 'utf8',
       timeout: 30000,
     });
@@ -151,11 +157,12 @@ describe('threaded wasm in Node (initBackend threads)', () => {
     const script = path.join(dir, 'exits.ts');
     writeFileSync(
       script,
-      `import { initBackend, wasmThreadsInUse } from ${JSON.stringify(path.join(__dirname, 'init.ts'))};
+      `import { initBackend, wasmThreadsInUse } from ${JSON.stringify(path.join(__dirname, 'index.ts'))};
        initBackend('wasm', { threads: 2 }).then(() => process.stdout.write('threads ' + wasmThreadsInUse() + ' ok'));`,
     );
     const out = execFileSync(process.execPath, ['--import', 'jiti/register', script], {
       cwd: root,
+      env: childEnv,
       encoding: 'utf8',
       timeout: 30000,
     });

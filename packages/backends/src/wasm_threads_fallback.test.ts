@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { BackendUnavailableError, initBackend, wasmThreadsInUse } from './init';
+import { BackendUnavailableError, initBackend, wasmThreadsInUse } from './index';
 
 /** The real wasm package, but claiming a version the threaded set-up does not know. */
 const load = (specifier: string): unknown => {

@@ -10,7 +10,7 @@ import { registerWasmTrainingKernels } from './register';
 import { blockBroadcast } from './CastTile';
 import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD } from './BatchNormTraining';
 import { batchNormKernelForward, batchNormViaKernels } from './batch_norm_testing';
-import { wasmKernelsInfo } from '../init';
+import { wasmKernelsInfo } from '../index';
 import { setTrainKernelsEnabled } from '../native/train_kernels';
 import { setWinogradEnabled } from './native_ops';
 

@@ -4,10 +4,11 @@
  * place at the offsets tfjs gives them.
  *
  * Threads: with tfjs's threaded build (`initBackend('wasm', { threads: n })`) the memory is shared,
- * and {@link prepareTrainKernels} starts n - 1 worker threads that instantiate the same module on
- * it. A call splits its work items between the main thread and the workers (disjoint output
- * bytes, no locks); the main thread waits for them with `Atomics.wait`. Without workers (one
- * thread, or before they start) the main thread does everything.
+ * and in Node `initBackend` starts n - 1 worker threads (node/train_kernel_workers.ts) that
+ * instantiate the same module on it. A call splits its work items between the main thread and the
+ * workers (disjoint output bytes, no locks); the main thread waits for them with `Atomics.wait`.
+ * Without workers (one thread, before they start, or in a browser, whose page thread may not
+ * block in `Atomics.wait`) the calling thread does everything.
  */
 import { TRAIN_KERNELS_SHARED_WASM, TRAIN_KERNELS_WASM } from './train_kernels_wasm';
 
@@ -27,7 +28,8 @@ interface KernelExports {
   rotate_filter(...args: number[]): void;
 }
 export type KernelName = keyof KernelExports;
-const KERNEL_NAMES: readonly KernelName[] = [
+/** The kernels by index, as worker control blocks name them. */
+export const KERNEL_NAMES: readonly KernelName[] = [
   'conv2d_filter_grad',
   'channel_sums',
   'channel_affine',
@@ -47,8 +49,8 @@ interface WasmBackendLike {
   wasm: { asm?: { memory?: WebAssembly.Memory }; wasmMemory?: WebAssembly.Memory };
 }
 
-/** A started pool: one control block per worker (see WORKER_SOURCE for the layout). */
-interface Pool {
+/** A started pool: one control block per worker (layout above {@link CONTROL_INTS}). */
+export interface Pool {
   controls: Int32Array[];
   seq: number;
   terminate(): void;
@@ -123,24 +125,22 @@ function memoryTarget(
 /**
  * Instantiates the kernels on `backend`'s memory asynchronously (browsers refuse to compile a
  * module over 4 KB synchronously on the main thread, so {@link trainKernels} alone would fall
- * back there), then starts `threads - 1` workers. `initBackend('wasm')` calls it.
+ * back there). `initBackend('wasm')` calls it.
  */
-export async function prepareTrainKernels(backend: object, threads: number): Promise<void> {
+export async function prepareTrainKernels(backend: object): Promise<void> {
   const target = disabled || instances.has(backend) ? undefined : memoryTarget(backend);
-  if (target !== undefined) {
-    try {
-      const { module, instance } = await WebAssembly.instantiate(target.bytes, {
-        env: { memory: target.memory },
-      });
-      if (!instances.has(backend)) {
-        const exports = instance.exports as unknown as KernelExports;
-        instances.set(backend, { exports, memory: target.memory, shared: target.shared, module });
-      }
-    } catch {
-      // Left to trainKernels, which records that the kernels are unavailable.
+  if (target === undefined) return;
+  try {
+    const { module, instance } = await WebAssembly.instantiate(target.bytes, {
+      env: { memory: target.memory },
+    });
+    if (!instances.has(backend)) {
+      const exports = instance.exports as unknown as KernelExports;
+      instances.set(backend, { exports, memory: target.memory, shared: target.shared, module });
     }
+  } catch {
+    // Left to trainKernels, which records that the kernels are unavailable.
   }
-  await startTrainKernelWorkers(backend, threads);
 }
 
 /**
@@ -186,82 +186,14 @@ export function splitParts(instance: Instance, items: number, grain = 1): number
 }
 
 /*
- * Worker control block (Int32Array over its own SharedArrayBuffer):
+ * Worker control block (Int32Array over its own SharedArrayBuffer; the Node entry's
+ * node/train_kernel_workers.ts starts the workers that read it):
  *   [0] job sequence number (the main thread bumps it; -1 asks the worker to exit)
  *   [1] sequence number of the last finished job   [2] 0 ok, 1 the job threw
- *   [3] kernel index   [4] argument count   [5..] int32 arguments
+ *   [3] kernel index (in KERNEL_NAMES)   [4] argument count   [5..] int32 arguments
  */
-const CONTROL_INTS = 64;
-const WORKER_SOURCE = `
-const { workerData } = require('node:worker_threads');
-const { module, memory, control, names } = workerData;
-const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
-const c = new Int32Array(control);
-let seen = 0;
-for (;;) {
-  Atomics.wait(c, 0, seen);
-  seen = Atomics.load(c, 0);
-  if (seen < 0) break;
-  let status = 0;
-  try {
-    const args = Array.from(c.subarray(5, 5 + c[4]));
-    k[names[c[3]]](...args);
-  } catch (e) {
-    status = 1;
-  }
-  c[2] = status;
-  Atomics.store(c, 1, seen);
-  Atomics.notify(c, 1);
-}
-`;
-
-/**
- * Starts `threads - 1` worker threads for the kernels on `backend` (Node, shared memory only; a
- * no-op otherwise or when already started). The workers are unref'd: they never keep a finished
- * process alive.
- */
-export async function startTrainKernelWorkers(backend: object, threads: number): Promise<void> {
-  const instance = trainKernels(backend);
-  if (instance === null || !instance.shared || instance.pool !== undefined || threads < 2) return;
-  if (typeof process?.versions?.node !== 'string') return;
-  const { Worker } = await import('node:worker_threads');
-  const controls: Int32Array[] = [];
-  const workers: InstanceType<typeof Worker>[] = [];
-  for (let t = 1; t < threads; t++) {
-    const control = new SharedArrayBuffer(CONTROL_INTS * 4);
-    const worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: {
-        module: instance.module,
-        memory: instance.memory,
-        control,
-        names: KERNEL_NAMES,
-      },
-    });
-    worker.unref();
-    // A worker that ends (it should not) takes the pool with it: later calls run on the main
-    // thread alone instead of waiting for an answer that never comes.
-    const drop = () => {
-      if (instance.pool === pool) instance.pool = undefined;
-    };
-    worker.once('exit', drop);
-    worker.once('error', drop);
-    controls.push(new Int32Array(control));
-    workers.push(worker);
-  }
-  const pool: Pool = {
-    controls,
-    seq: 0,
-    terminate: () => {
-      for (const c of controls) {
-        Atomics.store(c, 0, -1);
-        Atomics.notify(c, 0);
-      }
-      for (const w of workers) void w.terminate();
-    },
-  };
-  instance.pool = pool;
-}
+/** Int32 slots of a worker control block. */
+export const CONTROL_INTS = 64;
 
 /**
  * Runs kernel `name` over work items [0, items): `args(item0, item1, part)` gives the kernel's

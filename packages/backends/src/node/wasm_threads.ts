@@ -22,12 +22,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { threadsOfWasmBackend, WASM_MAX_THREADS } from '../threads';
 
 /** The tfjs-backend-wasm versions whose Node bundle layout this module knows. */
 export const WASM_THREADS_SUPPORTED_VERSION = /^4\.22\./;
-
-/** Most threads: tfjs-backend-wasm pre-creates 8 pthread workers and caps its pool there. */
-export const WASM_MAX_THREADS = 8;
 
 /** What `prepareWasmThreads` needs from the loaded `@tensorflow/tfjs-backend-wasm`. */
 export interface WasmPackage {
@@ -42,7 +40,6 @@ export interface FlagEnvironment {
 
 interface PthreadModule {
   PThread?: { unusedWorkers: Worker[]; runningWorkers: Worker[] };
-  tfjs?: { getThreadsCount(): number };
 }
 
 let workerDir: string | undefined;
@@ -171,5 +168,5 @@ export function settleWasmThreads(backend: unknown): number {
   const pool = module?.PThread;
   if (pool) for (const worker of [...pool.unusedWorkers, ...pool.runningWorkers]) worker.unref();
   startedWorkers.clear();
-  return module?.tfjs?.getThreadsCount() ?? 1;
+  return threadsOfWasmBackend(backend);
 }
