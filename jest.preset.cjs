@@ -17,6 +17,9 @@ module.exports = {
   moduleNameMapper: {
     '^@supcon/([a-z0-9-]+)$': path.join(__dirname, 'packages/$1/src/index.ts'),
   },
+  // initBackend (@supcon/backends) registers tfjs's gradients from tfjs-core's ES modules (its
+  // CJS bundle has none): transform those, not the CJS bundle (tf-core.node.js) nor any other package.
+  transformIgnorePatterns: ['/node_modules/(?!@tensorflow/tfjs-core/dist/(?!tf-core))'],
   testMatch: ['<rootDir>/src/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   testTimeout: 60000,

@@ -19,6 +19,8 @@ const browserPlatform: Platform = {
     return { raw: config };
   },
   storageFor: (config) => memoryStorage(config.name ?? 'run'),
+  // Threads need a cross-origin isolated page; elsewhere one thread, without a warning for the default.
+  autoThreads: () => (globalThis.crossOriginIsolated ? Math.max(1, Math.min(globalThis.navigator?.hardwareConcurrency ?? 1, 8)) : 1),
 };
 
 /** Trains as `config` (an object) says and evaluates the encoder; see the Node entry. */

@@ -1,5 +1,6 @@
 /** The Node platform of `train()` / `evaluate()`: config files, and run folders on disk. */
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { loadConfigFile, nodeStorage } from '@supcon/core';
 import type { FolderCheck } from './preflight';
@@ -15,4 +16,5 @@ export const nodePlatform: Platform = {
   },
   storageFor: (config, options) => nodeStorage(options.out ?? config.out),
   checkFolder: checkDataFolder,
+  autoThreads: () => Math.max(1, Math.min(availableParallelism(), 8)),
 };

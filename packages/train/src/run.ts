@@ -5,7 +5,8 @@
  */
 import { RUN_FILE, createRegistry, createRunner, planRunFolderIn, readText, resolveConfig } from '@supcon/core';
 import type { Logger, Plugin, ResolveOptions, ResolvedConfig, RunStorage, RunSummary, RunnerContext, RunnerHooks } from '@supcon/core';
-import { initBackend } from '@supcon/backends';
+import { initBackend, wasmThreadsInUse } from '@supcon/backends';
+import { getBackend } from '@tensorflow/tfjs-core';
 import { builtinDefaults, builtinPlugins } from './builtins';
 import { createProcedure } from './procedure';
 import type { FolderCheck } from './preflight';
@@ -70,13 +71,29 @@ export interface Platform {
   storageFor(config: ResolvedConfig, options: { out?: string }): RunStorage;
   /** Data folders that do not exist (Node), checked before the backend starts. */
   checkFolder?: FolderCheck;
+  /** wasm threads for `threads: 'auto'`: the CPUs (Node), or the page's cores when it is cross-origin isolated; at most 8. */
+  autoThreads(): number;
 }
 
-async function startBackendFor(config: ResolvedConfig, options: Pick<TrainOptions, 'startBackend' | 'backendOptions' | 'logger'>): Promise<string | undefined> {
+/** The wasm backend's thread count, for summary.json; undefined on other backends. */
+function threadsInUse(): number | undefined {
+  return getBackend() === 'wasm' ? wasmThreadsInUse() : undefined;
+}
+
+/**
+ * Starts the backend. `threads: 'auto'` falls back to one thread (with a warning) if the threaded
+ * wasm build cannot start; an explicit count that cannot be honoured is an error.
+ */
+async function startBackendFor(platform: Platform, config: ResolvedConfig, options: Pick<TrainOptions, 'startBackend' | 'backendOptions' | 'logger'>): Promise<string | undefined> {
   if (options.startBackend === false) return undefined;
   if (options.startBackend) return options.startBackend(config.backend, config.threads);
-  const threads = config.threads === 'auto' || config.threads === undefined ? undefined : config.threads;
-  return initBackend(config.backend, { ...(options.backendOptions ?? {}), ...(threads !== undefined ? { threads } : {}) });
+  const auto = config.threads === 'auto' || config.threads === undefined;
+  const warn = options.logger?.warn ?? ((m: string) => console.warn(m));
+  return initBackend(config.backend, {
+    ...(options.backendOptions ?? {}),
+    threads: auto ? platform.autoThreads() : (config.threads as number),
+    ...(auto ? { onThreadsFallback: (reason: string) => warn(`warning: ${reason}; continuing on one thread`) } : {}),
+  });
 }
 
 function resolve(raw: Record<string, unknown>, options: Pick<TrainOptions, 'plugins' | 'defaults'>, source?: string): { config: ResolvedConfig; registry: ReturnType<typeof createRegistry> } {
@@ -96,8 +113,8 @@ export async function trainOn(platform: Platform, source: ConfigSource, options:
   const missing = configIssues(config, platform.checkFolder);
   if (missing.length) throw new SupconConfigError(missing, file);
   await planRunFolderIn(storage, { resume: options.resume, overwrite: options.overwrite, config });
-  const backend = await startBackendFor(config, options);
-  const procedure = createProcedure({ backend, monitor: options.monitor });
+  const backend = await startBackendFor(platform, config, options);
+  const procedure = createProcedure({ backend, threads: threadsInUse(), monitor: options.monitor });
   const runner = createRunner(config, { registry, task: procedure, storage, hooks: options.hooks, resume: options.resume, overwrite: options.overwrite, logger: options.logger });
   const summary = await runner.run();
   if (file) await storage.write(RUN_FILE.source, `${JSON.stringify({ configFile: file }, null, 2)}\n`);
@@ -119,7 +136,7 @@ export async function evaluateOn(platform: Platform, storage: RunStorage, config
   if (config !== undefined) loaded = await platform.loadConfig(config);
   else loaded = await runConfig(platform, storage, options.plugins ?? builtinPlugins);
   const { config: resolved, registry } = resolve(loaded.raw, options, loaded.source);
-  const backend = await startBackendFor(resolved, options);
+  const backend = await startBackendFor(platform, resolved, options);
   const procedure = createProcedure({ backend, monitor: false });
   const runner = createRunner(resolved, { registry, task: procedure, storage, hooks: options.hooks, logger: options.logger });
   const summary = await runner.evaluate(options.checkpoint);
