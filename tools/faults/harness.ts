@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createRng } from '@supcon/core';
 
 export const REPO = path.resolve(__dirname, '..', '..');
 export const BIN = path.join(REPO, 'packages', 'cli', 'dist', 'bin.js');
@@ -131,16 +132,10 @@ export async function pool<T>(jobs: (() => Promise<T>)[], concurrency: number): 
   return results;
 }
 
-/** mulberry32: the suite's seeded choice of fault moments. */
+/** The suite's seeded choice of fault moments: an integer in [0, n) from core's one seeded generator. */
 export function seeded(seed: number): (n: number) => number {
-  let a = seed >>> 0;
-  return (n) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
+  const rng = createRng(seed);
+  return (n) => rng.int(n);
 }
 
 /**

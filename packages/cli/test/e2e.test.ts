@@ -162,6 +162,6 @@ describe('supcon CLI end to end', () => {
     expect(r.err).toMatch(/summary\.json is missing/);
     const e = supcon(['eval', '--run', path.join(root, 'nope')]);
     expect(e.code).toBe(1);
-    expect(e.err).toMatch(/holds no checkpoint/);
+    expect(e.err).toMatch(/nope does not exist: train first/);
   });
 });

@@ -78,7 +78,7 @@ export interface Runner {
    * Re-runs the evaluators on a trained run: builds the parts, `task.setup`, loads the models of
    * `checkpoint` (a path in the storage; default the run's latest), `task.evaluate`, and updates
    * summary.json (earlier results kept, these replace those of the same key; `evaluatedFrom`).
-   * Hooks `afterEval` and `afterRun` run; nothing is trained.
+   * Hooks `afterEval` and `afterRun` run; nothing is trained, and metrics.jsonl is left as it is.
    */
   evaluate(checkpoint?: string): Promise<RunSummary>;
 }
@@ -490,12 +490,15 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions): Ru
     return losses;
   }
 
-  /** Step 7: the task's evaluation, its metrics line and `afterEval`. */
-  async function evaluate(): Promise<Record<string, EvalResult>> {
+  /**
+   * Step 7: the task's evaluation, its metrics line (`log`: metrics.jsonl is the training's log,
+   * which a later `runner.evaluate()` leaves as it is) and `afterEval`.
+   */
+  async function evaluate(log: boolean): Promise<Record<string, EvalResult>> {
     faultPoint?.('eval');
     const results = (await task.evaluate?.(context)) ?? {};
     faultPoint?.('eval-done');
-    if (Object.keys(results).length) await writeLine({ kind: 'eval', ...results });
+    if (log && Object.keys(results).length) await writeLine({ kind: 'eval', ...results });
     await callHooks('afterEval', results);
     return results;
   }
@@ -540,7 +543,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions): Ru
         const resumeAt = epoch === resumed.startEpoch ? resumed.partial : undefined;
         epochLoss = await runEpoch(labels, lengths, epochLoss, resumeAt, resumeAt ? saved?.runner?.rngs : undefined);
       }
-      const results = await evaluate();
+      const results = await evaluate(true);
       const finished = Date.now();
       return await writeSummary({
         name: config.name ?? null,
@@ -575,7 +578,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions): Ru
       const loaded = await loadCheckpointFrom(storage, from, { model: targets.model, models: targets.models });
       const state = loaded.state as { runner?: RunnerState } | undefined;
       globalStep = state?.runner?.globalStep ?? 0;
-      const results = await evaluate();
+      const results = await evaluate(false);
       const text = await readText(storage, RUN_FILE.summary);
       const previous = text ? (JSON.parse(text) as Partial<RunSummary>) : {};
       const epochLoss = state?.runner?.epochLoss ?? previous.epochLoss ?? [];

@@ -2,7 +2,7 @@
  * Mid-epoch checkpoints with the real training task: for each procedure (contrastive, cross-
  * entropy) and each built-in sampler, a run with `checkpoint.everySteps` interrupted mid-epoch
  * and resumed ends with the weights, optimizer state, metrics lines (but timings), epoch losses
- * and evaluation of an uninterrupted one. Toy data and models (as in task.test.ts), cpu backend.
+ * and evaluation of an uninterrupted one. Toy data and models (as in procedure.test.ts), cpu backend.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

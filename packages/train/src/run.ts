@@ -3,7 +3,7 @@
  * its backend, and run @supcon/core's runner with the training procedure. What differs between
  * Node and a browser (config files, where the run's files go) comes in as a `Platform`.
  */
-import { RUN_FILE, createRegistry, createRunner, planRunFolderIn, readText, resolveConfig } from '@supcon/core';
+import { RUN_FILE, createRegistry, createRunner, latestCheckpointIn, planRunFolderIn, readText, resolveConfig } from '@supcon/core';
 import type { Logger, Plugin, ResolveOptions, ResolvedConfig, RunStorage, RunSummary, RunnerContext, RunnerHooks } from '@supcon/core';
 import { initBackend, wasmThreadsInUse } from '@supcon/backends';
 import { getBackend } from '@tensorflow/tfjs-core';
@@ -132,6 +132,10 @@ export interface EvaluateOptions extends Omit<TrainOptions, 'out' | 'resume' | '
  * its config file (source.json) when it still exists, else config.json (built-in plugins only).
  */
 export async function evaluateOn(platform: Platform, storage: RunStorage, config: ConfigSource | undefined, options: EvaluateOptions = {}): Promise<TrainResult> {
+  if (!options.checkpoint && !(await latestCheckpointIn(storage))) {
+    const what = (await storage.kind('')) === 'missing' ? 'does not exist' : 'holds no checkpoint';
+    throw new Error(`${storage.location} ${what}: train first, then evaluate the run`);
+  }
   let loaded: { raw: Record<string, unknown>; source?: string };
   if (config !== undefined) loaded = await platform.loadConfig(config);
   else loaded = await runConfig(platform, storage, options.plugins ?? builtinPlugins);

@@ -38,7 +38,8 @@ export function train(options: TrainOptions): Promise<TrainResult> {
   hooks.push(...(options.hooks ?? []));
   return trainRun(options.config, {
     plugins: options.plugins,
-    defaults: options.defaults,
+    // The CLI's caller names its defaults (main passes the built-in ones); none given means none.
+    defaults: options.defaults ?? {},
     startBackend: options.startBackend,
     out: options.out,
     resume: options.resume,
@@ -58,5 +59,5 @@ export interface EvalRunOptions {
 
 /** Re-runs the config's evaluators on a run's last checkpoint and updates summary.json. */
 export function evalRun(options: EvalRunOptions): Promise<TrainResult> {
-  return evaluate(options.runDir, undefined, { plugins: options.plugins, defaults: options.defaults, startBackend: options.startBackend, logger: options.logger });
+  return evaluate(options.runDir, undefined, { plugins: options.plugins, defaults: options.defaults ?? {}, startBackend: options.startBackend, logger: options.logger });
 }
