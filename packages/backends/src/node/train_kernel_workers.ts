@@ -4,6 +4,7 @@
  * control block hands it.
  */
 import { Worker } from 'node:worker_threads';
+import { workerExecArgv } from './exec-argv';
 import { CONTROL_INTS, KERNEL_NAMES, trainKernels } from '../native/train_kernels';
 import type { Pool } from '../native/train_kernels';
 
@@ -44,6 +45,7 @@ export async function startTrainKernelWorkers(backend: object, threads: number):
     const control = new SharedArrayBuffer(CONTROL_INTS * 4);
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
+      execArgv: workerExecArgv(),
       workerData: {
         module: instance.module,
         memory: instance.memory,

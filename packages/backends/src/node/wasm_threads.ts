@@ -21,7 +21,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import workerThreads, { Worker } from 'node:worker_threads';
+import { workerExecArgv } from './exec-argv';
 import { threadsOfWasmBackend, WASM_MAX_THREADS } from '../threads';
 
 /** The tfjs-backend-wasm versions whose Node bundle layout this module knows. */
@@ -142,10 +143,20 @@ export function prepareWasmThreads(
     const cpus = realCpus();
     return Array.from({ length: 2 * threads }, (_, i) => cpus[i % Math.max(1, cpus.length)]!);
   };
+  // Emscripten makes its pthread workers with `new Worker(file)` of worker_threads (read when the
+  // module starts): give them the process's options less the main script's (`--input-type`).
+  const RealWorker = workerThreads.Worker;
+  class PthreadWorker extends RealWorker {
+    constructor(file: string | URL, options?: ConstructorParameters<typeof RealWorker>[1]) {
+      super(file, { execArgv: workerExecArgv(), ...options });
+    }
+  }
+  workerThreads.Worker = PthreadWorker;
   env.set('WASM_HAS_MULTITHREAD_SUPPORT', true);
   wasm.setThreadsCount(threads);
 
   return () => {
+    workerThreads.Worker = RealWorker;
     globalThis.Blob = RealBlob;
     URL.createObjectURL = realCreateObjectURL;
     os.cpus = realCpus;
