@@ -129,6 +129,8 @@ export function createProcedure(options: ProcedureOptions = {}): Procedure {
       const input = tfl.input({ shape: train.shape });
       const features = encoder.apply(input) as tfl.SymbolicTensor;
       if (stage === 'ce') {
+        // The runner builds the config's head (train()'s defaults name one); end to end it is unused.
+        parts.head?.dispose();
         const seed = context.rng('classifier').uint32();
         const classifier = tfl.layers.dense({ units: numClasses, name: 'classifier', kernelInitializer: tfl.initializers.glorotUniform({ seed }) });
         model = tfl.model({ inputs: input, outputs: classifier.apply(features) as tfl.SymbolicTensor, name: 'ce_model' });
