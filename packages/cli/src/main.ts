@@ -11,6 +11,7 @@ import { registerDoctorCommand } from './commands/doctor';
 import { registerRunCommands } from './commands/run-commands';
 import { registerDemoCommand } from './commands/demo';
 import { registerDownloadCommand, withDownloadPrompt } from './commands/download';
+import { registerExportCommand } from './commands/export';
 import { datasetLocations } from './datasets';
 import { threadCount } from './threads';
 
@@ -65,6 +66,7 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
   checkNumericOptions(program);
   registerDemoCommand(program, deps);
   registerDownloadCommand(program, { print });
+  registerExportCommand(program, deps);
   for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: (s) => print(s.replace(/\n$/, '')), writeErr: (s) => printError(s.replace(/\n$/, '')) });
   try {
     await program.parseAsync([...argv], { from: 'user' });

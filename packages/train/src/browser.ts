@@ -12,6 +12,7 @@ import { evaluateOn, trainOn } from './run';
 import type { ConfigSource, EvaluateOptions, Platform, TrainOptions, TrainResult } from './run';
 
 export * from './shared';
+export { exportEncoder, loadEncoder } from './export-browser';
 
 const browserPlatform: Platform = {
   async loadConfig(config) {

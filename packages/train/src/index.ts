@@ -17,6 +17,7 @@ import type { ConfigSource, EvaluateOptions, TrainOptions, TrainResult } from '.
 
 export * from './shared';
 export { checkDataFolder } from './node';
+export { exportEncoder, loadEncoder } from './export-node';
 
 /**
  * Trains as `config` says (an object, or a config file path) and evaluates the encoder. Resolves

@@ -6,3 +6,5 @@ export { configIssues, trainabilityIssues, assertTrainable, preflight } from './
 export type { FolderCheck, TrainabilityInput } from './preflight';
 export { pca2d } from './pca';
 export type { BackendStarter, ConfigSource, EvaluateOptions, TrainOptions, TrainResult } from './run';
+export { ENCODER_FORMAT, ENCODER_FORMAT_VERSION, ENCODER_NORMALIZATION, ENCODER_METADATA_FILE, ENCODER_MODEL_FILE, isEncoderExportFile, checkEncoderMetadata } from './export';
+export type { EncoderMetadata, ExportEncoderOptions, ExportEncoderResult, LoadedEncoder } from './export';
