@@ -184,6 +184,8 @@ interface Rebuilt {
   checkpoint: string;
   epochs?: number;
   config: Record<string, unknown>;
+  /** Tensors allocated once the backend had started, before the models were built. */
+  tensorsBefore: number;
 }
 
 async function rebuild(platform: ExportPlatform, storage: RunStorage, options: ExportEncoderOptions): Promise<Rebuilt> {
@@ -206,6 +208,7 @@ async function rebuild(platform: ExportPlatform, storage: RunStorage, options: E
   config.eval = [];
   config.hooks = [];
   await startBackend(config, options);
+  const tensorsBefore = tf.memory().numTensors;
   const procedure = createProcedure({ monitor: false });
   let parts: RunParts | undefined;
   const task: RunnerTask = {
@@ -223,7 +226,7 @@ async function rebuild(platform: ExportPlatform, storage: RunStorage, options: E
   const summary = await runner.evaluate(checkpoint);
   const model = (await procedure.checkpoint()).model;
   if (!parts || !model) throw new Error('exportEncoder: the procedure built no model');
-  return { stage: procedure.stage, encoder: parts.backbone!, model, parts, checkpoint, epochs: summary.epochs, config: recorded };
+  return { stage: procedure.stage, encoder: parts.backbone!, model, parts, checkpoint, epochs: summary.epochs, config: recorded, tensorsBefore };
 }
 
 interface Artifacts {
@@ -394,7 +397,6 @@ function concat(parts: Uint8Array[]): Uint8Array {
  * the order to write them), built as the module comment says; writes nothing.
  */
 export async function encoderExportFiles(platform: ExportPlatform, storage: RunStorage, options: ExportEncoderOptions = {}): Promise<{ files: EncoderFile[]; metadata: EncoderMetadata }> {
-  const before = tf.memory().numTensors;
   const rebuilt = await rebuild(platform, storage, options);
   const { stage, parts } = rebuilt;
   const withHead = options.withHead === true;
@@ -459,7 +461,7 @@ export async function encoderExportFiles(platform: ExportPlatform, storage: RunS
   } finally {
     standard?.dispose();
     disposeModels(rebuilt);
-    const leaked = tf.memory().numTensors - before;
+    const leaked = tf.memory().numTensors - rebuilt.tensorsBefore;
     if (leaked > 0) (options.logger ?? quiet).warn(`exportEncoder: ${leaked} tensors left allocated`);
   }
 }

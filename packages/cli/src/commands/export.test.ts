@@ -4,7 +4,8 @@
  * back with `loadEncoder`; its features equal those of an export made by calling `exportEncoder`
  * directly, whose own round trip packages/train/test/export.test.ts checks against the checkpoint.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -42,6 +43,10 @@ async function run(argv: string[]): Promise<{ code: number; out: string[]; err: 
   const code = await main(argv, { print: (l) => out.push(l), printError: (l) => err.push(l) });
   return { code, out, err };
 }
+
+/** The built CLI (dist/bin.js), when it is built and has this command: a fresh process, where nothing has started a backend yet. */
+const distBin = path.join(__dirname, '../../dist/bin.js');
+const built = existsSync(distBin) && readFileSync(distBin, 'utf8').includes('exportEncoder');
 
 const images = () => tf.randomUniformInt([6, 28, 28, 1], 0, 256, 7);
 
@@ -105,5 +110,14 @@ describe('supcon export', () => {
     const noOut = await run(['export', '--run', runDir]);
     expect(noOut.code).toBe(1);
     expect(noOut.err.join('\n')).toMatch(/required option '-o, --out <dir>' not specified/);
+  }, 120_000);
+
+  (built ? it : it.skip)('the built bin exports in a fresh process, starting the backend the run names', () => {
+    const out = path.join(dir, 'encoder-bin');
+    const r = spawnSync(process.execPath, [path.join(__dirname, '../../bin/supcon.mjs'), 'export', '--run', runDir, '--out', out], { encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`to ${out}:`);
+    expect(readdirSync(out).sort()).toEqual(['group1-shard1of1.bin', 'model.json', 'supcon.json']);
   }, 120_000);
 });
