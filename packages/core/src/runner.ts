@@ -4,7 +4,7 @@
  * and what one step does. Every file goes through a `RunStorage`, so the same run works in Node
  * (a folder), in a browser (IndexedDB) and in memory. See docs/core.md for the lifecycle.
  */
-import { latestCheckpointIn, loadCheckpointFrom, readCheckpointStateFrom, saveCheckpointTo } from './checkpoint/checkpoint';
+import { disposeLoadedTensors, latestCheckpointIn, loadCheckpointFrom, readCheckpointStateFrom, saveCheckpointTo } from './checkpoint/checkpoint';
 import type { JsonValue, LoadedCheckpoint } from './checkpoint/checkpoint';
 import type { ResolvedConfig } from './config';
 import type { EvalResult, EvaluatorPart, Logger, SamplerPart } from './parts';
@@ -576,6 +576,8 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions): Ru
       const targets = await task.checkpoint();
       // Only the models: the evaluation trains nothing.
       const loaded = await loadCheckpointFrom(storage, from, { model: targets.model, models: targets.models });
+      // The optimizer's saved variables come back as tensors nobody takes: free them.
+      disposeLoadedTensors(loaded);
       const state = loaded.state as { runner?: RunnerState } | undefined;
       globalStep = state?.runner?.globalStep ?? 0;
       const results = await evaluate(false);

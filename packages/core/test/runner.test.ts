@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
-import { SupconNonFiniteError, createRegistry, createRunner, defineFactory, definePlugin, resolveConfig } from '../src';
+import { SupconNonFiniteError, createRegistry, createRng, createRunner, defineFactory, definePlugin, resolveConfig } from '../src';
 import type { Logger, ResolvedConfig, RunnerContext, RunnerHooks, RunnerTask, SamplerPart, TaskStepInfo, RunParts } from '../src';
 import { labelsData, labelsDataPlugin } from './fixtures/labels-dataset';
 
@@ -305,5 +305,25 @@ describe('createRunner', () => {
     await expect(createRunner(noSampler, { registry: createRegistry(), task: new LinearTask(), outDir: outDir(), logger: quiet }).run()).rejects.toThrow(/config\.sampler is missing/);
     expect(() => createRunner(config(), { registry: createRegistry(), task: {} as RunnerTask })).toThrow(/options\.task must implement/);
     expect(() => createRunner(config(), { registry: createRegistry(), task: new LinearTask(), logEvery: 0 })).toThrow('createRunner: options.logEvery must be a positive integer, got 0');
+  });
+  it('evaluate() re-runs the evaluation on the last checkpoint, leaves metrics.jsonl alone and leaks no tensor', async () => {
+    const dir = outDir();
+    const trained = await createRunner(config(), { registry: createRegistry([testPlugin]), task: new LinearTask(), outDir: dir, logger: quiet }).run();
+    const log = readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8');
+    // What a task's setup alone holds (its model), measured on a task of its own.
+    const probe = new LinearTask();
+    const beforeSetup = tf.memory().numTensors;
+    probe.setup({} as RunParts, { rng: (label: string) => createRng(1).fork(label) } as unknown as RunnerContext);
+    const setupHolds = tf.memory().numTensors - beforeSetup;
+    const task = new LinearTask();
+    const before = tf.memory().numTensors;
+    const again = await createRunner(config(), { registry: createRegistry([testPlugin]), task, outDir: dir, logger: quiet }).evaluate();
+    // The task's new model is all that stays: not the optimizer state the checkpoint holds.
+    expect(tf.memory().numTensors - before).toBe(setupHolds);
+    expect(again.eval).toEqual(trained.eval);
+    expect(again.evaluatedFrom).toBe(path.join(dir, 'checkpoints', 'epoch-0004'));
+    expect(again.epochLoss).toEqual(trained.epochLoss);
+    expect(readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')).toBe(log);
+    expect(JSON.parse(readFileSync(path.join(dir, 'summary.json'), 'utf8'))).toEqual(again);
   });
 });
