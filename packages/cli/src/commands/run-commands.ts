@@ -9,7 +9,7 @@ import { Option } from 'commander';
 import type { Command } from 'commander';
 import { RUN_FILE, RUN_FILES, latestCheckpoint, runFileError, writeFileAtomic } from '@supcon/core';
 import type { Plugin, ResolveOptions } from '@supcon/core';
-import { compareGroups, compareRuns, formatCompareTable, formatGroupTable, readRun, renderReport } from '../report';
+import { compareGroups, compareRuns, formatCompareTable, formatGroupTable, readRun, renderComparePage, renderGroupComparePage, renderReport, writeHtmlFile } from '../report';
 import { evalRun, train } from '../train/run';
 import type { BackendStarter } from '../train/run';
 
@@ -104,9 +104,18 @@ export function registerRunCommands(program: Command, deps: RunCommandDeps): voi
     .option('--baseline <dir>', 'run whose corruption errors define mCE = 100 (with --group: a run of the baseline group)')
     .option('-g, --group <dirs>', 'comma-separated run folders compared as one group (repeat for each group)', (value: string, previous: string[] = []) => [...previous, value])
     .option('--json', 'print JSON rows instead of a table')
-    .action((dirs: string[], opts: { baseline?: string; group?: string[]; json?: boolean }) => {
+    .option('--html <file>', 'also write a self-contained HTML comparison: the table and the runs\' curves overlaid (loss and monitor accuracy per epoch); an existing file is kept unless --overwrite')
+    .option('--overwrite', 'with --html: replace the file if it exists')
+    .action(async (dirs: string[], opts: { baseline?: string; group?: string[]; json?: boolean; html?: string; overwrite?: boolean }) => {
       if (opts.group && dirs.length) throw new Error('compare: give run folders either as arguments or as --group lists, not both');
       if (!opts.group && dirs.length === 0) throw new Error('compare: name at least one run folder (or --group a,b,c)');
+      if (opts.overwrite && !opts.html) throw new Error('compare: --overwrite only applies with --html FILE');
+      if (opts.html && !opts.overwrite && existsSync(opts.html)) throw new Error(`compare: ${opts.html} exists: pass --overwrite to replace it`);
+      const writeHtml = async (html: () => string) => {
+        if (!opts.html) return;
+        await writeHtmlFile(opts.html, html(), { overwrite: opts.overwrite });
+        if (!opts.json) print(`html: ${opts.html}`);
+      };
       const groupDirs = opts.group?.map((g) => g.split(',').map((d) => d.trim()).filter(Boolean)) ?? [];
       for (const dir of [...dirs, ...groupDirs.flat()]) if (!existsSync(dir)) throw new Error(`compare: no such run folder: ${dir}`);
       if (opts.group) {
@@ -115,6 +124,7 @@ export function registerRunCommands(program: Command, deps: RunCommandDeps): voi
         if (baselineIndex === -1) throw new Error(`compare: --baseline ${opts.baseline} must be one of the runs compared`);
         const rows = compareGroups(groups, baselineIndex);
         print(opts.json ? JSON.stringify(rows, null, 2) : formatGroupTable(rows));
+        await writeHtml(() => renderGroupComparePage(groups, rows, baselineIndex));
         return;
       }
       const runs = dirs.map((dir) => readRun(dir));
@@ -122,5 +132,6 @@ export function registerRunCommands(program: Command, deps: RunCommandDeps): voi
       if (baselineIndex === -1) throw new Error(`compare: --baseline ${opts.baseline} must be one of the runs compared`);
       const rows = compareRuns(runs, baselineIndex);
       print(opts.json ? JSON.stringify(rows, null, 2) : formatCompareTable(rows));
+      await writeHtml(() => renderComparePage(runs, rows, baselineIndex));
     });
 }

@@ -38,9 +38,14 @@ export function relativeMce(errors: Record<string, number> | undefined, baseline
   return (100 * shared.reduce((sum, k) => sum + errors[k] / baseline[k], 0)) / shared.length;
 }
 
+/** The run mCE is relative to: `baselineIndex`, else the first run whose stage is 'ce', else the first. */
+export function runsBaseline(runs: readonly RunArtifacts[], baselineIndex?: number): number {
+  return baselineIndex ?? Math.max(0, runs.findIndex((r) => r.summary.stage === 'ce'));
+}
+
 /** One row per run; mCE is relative to `baselineIndex` (default: the run whose stage is 'ce', else the first). */
 export function compareRuns(runs: RunArtifacts[], baselineIndex?: number): CompareRow[] {
-  const base = baselineIndex ?? Math.max(0, runs.findIndex((r) => r.summary.stage === 'ce'));
+  const base = runsBaseline(runs, baselineIndex);
   const baseErrors = runs[base] ? corruptionErrors(runs[base].summary) : undefined;
   return runs.map((run) => ({
     run: run.dir,

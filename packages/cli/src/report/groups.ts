@@ -42,6 +42,11 @@ function meanErrors(runs: RunArtifacts[]): Record<string, number> | undefined {
   return Object.fromEntries(names.map((k) => [k, all.reduce((s, e) => s + e[k], 0) / all.length]));
 }
 
+/** The group mCE is relative to: `baselineIndex`, else the first group of cross-entropy runs, else the first. */
+export function groupsBaseline(groups: readonly RunArtifacts[][], baselineIndex?: number): number {
+  return baselineIndex ?? Math.max(0, groups.findIndex((g) => g.every((r) => r.summary.stage === 'ce')));
+}
+
 /**
  * One row per group. mCE is relative to `baselineIndex` (default: the first group whose runs are
  * cross-entropy runs, else the first group): per corruption, the baseline group's mean error.
@@ -56,7 +61,7 @@ export function compareGroups(groups: RunArtifacts[][], baselineIndex?: number):
     const losses = [...new Set(g.map(lossOf))];
     if (losses.length > 1) throw new Error(`compare: a group mixes losses (${losses.join(', ')}): ${g.map((r) => r.dir).join(', ')}`);
   }
-  const base = baselineIndex ?? Math.max(0, groups.findIndex((g) => g.every((r) => r.summary.stage === 'ce')));
+  const base = groupsBaseline(groups, baselineIndex);
   const baseErrors = meanErrors(groups[base] ?? []);
   return groups.map((g) => ({
     runs: g.map((r) => r.dir),

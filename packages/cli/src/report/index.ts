@@ -1,7 +1,11 @@
 export { readRun, numberAt } from './run-dir';
 export type { RunArtifacts, MetricLine, EmbeddingMap } from './run-dir';
-export { renderReport, renderChart } from './html';
-export { compareRuns, formatCompareTable, relativeMce, corruptionErrors } from './compare';
+export { renderReport, renderChart, summaryRows, matrixRange, projectionAxisNames, epochLines } from './html';
+export { compareRuns, formatCompareTable, relativeMce, corruptionErrors, runsBaseline } from './compare';
 export type { CompareRow } from './compare';
-export { compareGroups, formatGroupTable, spread } from './groups';
+export { compareGroups, formatGroupTable, spread, groupsBaseline } from './groups';
 export type { GroupRow, Spread } from './groups';
+export { renderComparePage, renderGroupComparePage, writeHtmlFile, groupLabels, shortRunNames, formatSpread, COMPARE_COLUMNS } from './compare-html';
+export { METRIC_LABELS, labelOf, labelWithUnit, metricInfo, isFraction, formatNumber, formatValue } from './labels';
+export type { MetricLabel } from './labels';
+export { LAYOUT, frame } from './page';
