@@ -58,6 +58,8 @@ export interface TaskStepInfo extends StepInfo {
 /** What a step returns: its loss, or the loss with further metrics (all finite numbers). */
 export type StepResult = number | { loss: number; [metric: string]: number };
 
+// docs/core.md includes the next two regions.
+// #region run-parts
 /**
  * Every part of the config, built by the runner (the only builder) in this order, each with its
  * own generator `context.rng(<slot>)`: `data` (both splits loaded), `sampler` (over
@@ -78,7 +80,9 @@ export interface RunParts {
   schedule?: SchedulePart;
   evaluators: EvaluatorPart[];
 }
+// #endregion run-parts
 
+// #region runner-task
 /**
  * The training procedure plugged into the runner. The runner builds every part, then calls, in
  * order: `setup(parts)` once; on resume `restore` once; per epoch, `step` for each batch of
@@ -116,6 +120,7 @@ export interface RunnerTask {
    */
   summary?(summary: RunSummary): Record<string, unknown> | Promise<Record<string, unknown>>;
 }
+// #endregion runner-task
 
 /** What hooks and the task see. */
 export interface RunnerContext {
