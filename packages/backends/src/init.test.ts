@@ -79,6 +79,16 @@ describe('initBackend', () => {
     );
   });
 
+  it('refuses webgl in Node, and webgpu where there is no navigator.gpu, with a sentence', async () => {
+    await expect(initBackend('webgl')).rejects.toThrow(
+      "initBackend('webgl'): WebGL needs a browser (a canvas with a GPU context); in Node use 'tensorflow-gpu' for a GPU, or 'wasm'",
+    );
+    const error = await initBackend('webgpu').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BackendUnavailableError);
+    expect((error as BackendUnavailableError).backend).toBe('webgpu');
+    expect((error as Error).message).toMatch(/this environment has no WebGPU \(navigator\.gpu is undefined\)/);
+  });
+
   it('probes which backend packages are installed', () => {
     const probes = probeBackends();
     expect(probes.map((p) => [p.backend, p.installed])).toEqual([

@@ -7,11 +7,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkStarted, trySetBackend } from './activate';
 import { BackendUnavailableError } from './errors';
+import { checkGpuAvailable } from './gpu';
 import { registerTfjsGradients } from './gradients';
 import {
   AUTO_ORDER,
   BACKEND_PACKAGES,
   checkBackendName,
+  GPU_BACKENDS,
   installMessage,
   isNotFound,
 } from './names';
@@ -35,6 +37,7 @@ async function loadPackage(backend: ConcreteBackend, load: ModuleLoader): Promis
   try {
     return await load(pkg);
   } catch (error) {
+    if (error instanceof BackendUnavailableError) throw error;
     if (isNotFound(error, pkg))
       throw new BackendUnavailableError(
         backend,
@@ -59,8 +62,11 @@ async function startBackend(
   const why = platform.unsupported?.(backend);
   if (why !== undefined)
     throw new BackendUnavailableError(backend, `initBackend('${backend}'): ${why}`);
-  const exports = await loadPackage(backend, options.load ?? platform.load);
+  await checkGpuAvailable(backend);
   const { pkg, tfName } = BACKEND_PACKAGES[backend];
+  // A GPU backend the app imported itself (it registers on import) needs no loading here.
+  const registered = GPU_BACKENDS.includes(backend) && tf.findBackendFactory(tfName) != null;
+  const exports = registered ? undefined : await loadPackage(backend, options.load ?? platform.load);
   if (tf.findBackendFactory(tfName) == null && tf.findBackend(tfName) == null) {
     throw new BackendUnavailableError(
       backend,
@@ -78,7 +84,8 @@ async function startBackend(
 
 /**
  * `initBackend` on `platform`: starts the backend `name` (`'auto'`: the first of
- * tensorflow-gpu, tensorflow, wasm, cpu that starts) and returns the one in use.
+ * tensorflow-gpu, tensorflow, wasm, cpu that starts; 'webgl' and 'webgpu' only when named, after
+ * checking that the GPU API is there) and returns the one in use.
  * @throws Error for an unknown name; {@link BackendUnavailableError} when the named backend's
  *   package is absent (with the `npm i` command), fails to load, registers no backend or cannot
  *   run here; for `'auto'`, an Error listing every backend's reason when none starts.

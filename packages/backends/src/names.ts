@@ -32,32 +32,25 @@ export const BACKEND_PACKAGES: Readonly<
   tensorflow: { pkg: '@tensorflow/tfjs-node', tfName: 'tensorflow' },
   wasm: { pkg: '@tensorflow/tfjs-backend-wasm', tfName: 'wasm' },
   cpu: { pkg: '@tensorflow/tfjs-backend-cpu', tfName: 'cpu' },
+  webgl: { pkg: '@tensorflow/tfjs-backend-webgl', tfName: 'webgl' },
+  webgpu: { pkg: '@tensorflow/tfjs-backend-webgpu', tfName: 'webgpu' },
 };
 
 /** The tfjs versions this package is built and tested against. */
 export const TFJS_RANGE = '^4.22.0';
 
-/** tfjs backends that supcon does not start, and the package each needs. */
-const OTHER_TFJS_BACKENDS: Readonly<Record<string, string>> = {
-  webgl: '@tensorflow/tfjs-backend-webgl',
-  webgpu: '@tensorflow/tfjs-backend-webgpu',
-};
+/** The GPU backends of browsers: started only when named (never by `'auto'`). */
+export const GPU_BACKENDS: readonly ConcreteBackend[] = ['webgl', 'webgpu'];
 
 /**
  * Checks a name given to `initBackend`.
- * @throws Error `initBackend: unknown backend 'x': expected one of ...`; for `'webgl'` and
- *   `'webgpu'` it adds what to install and how to start them without supcon.
+ * @throws Error `initBackend: unknown backend 'x': expected one of ...`.
  */
 export function checkBackendName(name: unknown): asserts name is BackendName {
   if ((BACKEND_NAMES as readonly unknown[]).includes(name)) return;
-  let message = `initBackend: unknown backend '${String(name)}': expected one of ${BACKEND_NAMES.map((n) => `'${n}'`).join(', ')}`;
-  const other = typeof name === 'string' ? OTHER_TFJS_BACKENDS[name] : undefined;
-  if (other !== undefined) {
-    message +=
-      `. supcon does not start ${String(name)} (its training kernels are for wasm); to use it,` +
-      ` \`npm i ${other}@${TFJS_RANGE}\`, import it and call \`tf.setBackend('${String(name)}')\` yourself`;
-  }
-  throw new Error(message);
+  throw new Error(
+    `initBackend: unknown backend '${String(name)}': expected one of ${BACKEND_NAMES.map((n) => `'${n}'`).join(', ')}`,
+  );
 }
 
 /** The install advice for a backend whose package is absent. */

@@ -60,7 +60,7 @@ describe('threaded wasm in Node (initBackend threads)', () => {
       cwd: root,
       env: childEnv,
       encoding: 'utf8',
-      timeout: 30000,
+      timeout: 150000, // a hang guard: a loaded 2-core CI machine runs this child slowly
     });
     expect(got).toBe(single);
     // And the values are right: the cpu backend to 1e-4.
@@ -79,7 +79,7 @@ describe('threaded wasm in Node (initBackend threads)', () => {
       expect(Math.abs(v - cpu[i]!)).toBeLessThan(1e-4 * Math.max(1, Math.abs(cpu[i]!))),
     );
     await tf.setBackend('wasm');
-  }, 60000);
+  }, 320000);
 
   it("supcon's kernels split over two threads give the cpu backend's values (conv gradients, batch norm, sums, broadcasts)", async () => {
     // Batch norm through supcon's kernels on wasm; on cpu (no such kernels), tfjs's moments +
@@ -164,10 +164,10 @@ describe('threaded wasm in Node (initBackend threads)', () => {
       cwd: root,
       env: childEnv,
       encoding: 'utf8',
-      timeout: 30000,
+      timeout: 150000, // a hang guard (see above)
     });
     expect(out).toContain('threads 2 ok');
-  }, 40000);
+  }, 160000);
 
   // Last: it ends the pool of this process.
   it('when the kernel workers end, calls run on the main thread alone (no hang)', async () => {

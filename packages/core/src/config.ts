@@ -2,8 +2,12 @@ import type { z } from 'zod';
 import type { PartKind } from './parts';
 import type { Factory, KeyOf, Plugin } from './plugin';
 
-/** The tfjs backends a config can ask for; 'auto' picks the fastest one that starts. */
-export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+/**
+ * The backends a config may name. `'auto'` picks the fastest that starts among tensorflow-gpu,
+ * tensorflow, wasm and cpu; `'webgl'` and `'webgpu'` (browsers; WebGPU also where a Node binding
+ * provides `navigator.gpu`) are only used when named.
+ */
+export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu', 'webgl', 'webgpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
 /** The config key of each single-part slot, and the kind of part it holds. */

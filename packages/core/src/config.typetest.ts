@@ -67,7 +67,7 @@ defineConfig({ plugins: [lossPlugin], loss: { type: 'triplet' } });
 // @ts-expect-error a sampler type needs a plugin that provides it
 defineConfig({ plugins: [lossPlugin], sampler: { type: 'random' } });
 // @ts-expect-error unknown backend
-defineConfig({ backend: 'webgpu' });
+defineConfig({ backend: 'gpu' });
 // @ts-expect-error epochs is a number
 defineConfig({ train: { epochs: '3' } });
 // @ts-expect-error builtins do not provide losses unless the config adds the plugin

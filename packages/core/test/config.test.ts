@@ -74,7 +74,7 @@ describe('validateConfig / resolveConfig', () => {
     const result = validateConfig(
       {
         seed: 1.5,
-        backend: 'webgpu',
+        backend: 'gpu',
         data: { type: 'mnist', subset: 'all' },
         loss: { type: 'supcon-otu' },
         train: { epochs: -3, batchSize: 8 },
@@ -89,7 +89,7 @@ describe('validateConfig / resolveConfig', () => {
     expect(byPath).toEqual({
       lozz: expect.stringMatching(/^unknown config key\. Did you mean 'loss'\?/),
       seed: 'expected an integer, got 1.5',
-      backend: 'expected one of "auto", "tensorflow-gpu", "tensorflow", "wasm", "cpu", got "webgpu"',
+      backend: 'expected one of "auto", "tensorflow-gpu", "tensorflow", "wasm", "cpu", "webgl", "webgpu", got "gpu"',
       'train.epochs': 'expected a positive integer, got -3',
       'data.root': 'expected string, got nothing',
       'data.subset': 'expected number, got "all"',
@@ -169,7 +169,7 @@ describe('configJsonSchema', () => {
     });
     expect(schema.properties.data.oneOf[0].required).toEqual(['type', 'root']);
     expect(schema.properties.eval).toMatchObject({ type: 'array', items: { oneOf: [{ properties: { type: { const: 'knn' } } }] } });
-    expect(schema.properties.backend.enum).toEqual(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']);
+    expect(schema.properties.backend.enum).toEqual(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu', 'webgl', 'webgpu']);
     expect(schema.properties.train.properties.epochs).toMatchObject({ type: 'integer', exclusiveMinimum: 0 });
     expect(schema.properties.train.required).toEqual(['epochs', 'batchSize']);
     expect(schema.properties.sampler).toEqual({ type: 'object', properties: { type: { type: 'string' } }, required: ['type'] });

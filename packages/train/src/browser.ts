@@ -8,7 +8,7 @@
  */
 import { memoryStorage } from '@supcon/core';
 import type { RunStorage } from '@supcon/core';
-import { evaluateOn, trainOn } from './run';
+import { configRecord, evaluateOn, trainOn } from './run';
 import type { ConfigSource, EvaluateOptions, Platform, TrainOptions, TrainResult } from './run';
 
 export * from './shared';
@@ -17,7 +17,7 @@ export { exportEncoder, loadEncoder } from './export-browser';
 const browserPlatform: Platform = {
   async loadConfig(config) {
     if (typeof config === 'string') throw new TypeError(`train: config files are Node-only; in a browser pass the config as an object (got ${JSON.stringify(config)})`);
-    return { raw: config };
+    return { raw: configRecord(config, 'train') };
   },
   storageFor: (config) => memoryStorage(config.name ?? 'run'),
   // Threads need a cross-origin isolated page; elsewhere one thread, without a warning for the default.

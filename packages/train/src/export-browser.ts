@@ -6,11 +6,12 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type { RunStorage } from '@supcon/core';
 import { ENCODER_METADATA_FILE, ENCODER_MODEL_FILE, checkEncoderMetadata, checkEncoderOut, encoderExportFiles, loadEncoderFiles, wrapEncoder, writeEncoderFiles } from './export';
 import type { ExportEncoderOptions, ExportEncoderResult, ExportPlatform, LoadedEncoder } from './export';
+import { configRecord } from './run';
 
 const platform: ExportPlatform = {
   async loadConfig(config) {
     if (typeof config === 'string') throw new TypeError(`exportEncoder: config files are Node-only; in a browser pass the config as an object (got ${JSON.stringify(config)})`);
-    return { raw: config };
+    return { raw: configRecord(config, 'exportEncoder') };
   },
 };
 

@@ -16,8 +16,21 @@ import { SupconConfigError } from '@supcon/core';
 /** Starts the config's backend; `threads` is the config's wasm thread count ('auto' or 1..8). Resolves to the backend's name. */
 export type BackendStarter = (name: ResolvedConfig['backend'], threads?: ResolvedConfig['threads']) => Promise<string>;
 
-/** A config: an object (validated like a file), or, in Node, the path of a config file. */
-export type ConfigSource = string | Record<string, unknown>;
+/**
+ * A config: an object (validated like a file: a plain object, `defineConfig(...)`'s result, or a
+ * resolved config), or, in Node, the path of a config file.
+ */
+export type ConfigSource = string | object;
+
+/**
+ * A config given as an object, as the record the validator reads.
+ * @throws TypeError naming `who`'s `config` argument for an array, a function or null.
+ */
+export function configRecord(config: object, who: string): Record<string, unknown> {
+  if (config === null || Array.isArray(config) || typeof config !== 'object')
+    throw new TypeError(`${who}: config must be an object (or, in Node, a config file path), got ${Array.isArray(config) ? 'an array' : typeof config}`);
+  return config as Record<string, unknown>;
+}
 
 export interface TrainOptions {
   /** Plugins registered before the config's own; default the built-in plugins (`builtinPlugins`). */

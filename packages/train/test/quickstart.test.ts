@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { EvalResult } from '@supcon/core';
-import { train } from '../src';
+import { defineConfig, train } from '../src';
 
 const quiet = { info: () => undefined, warn: () => undefined };
 const tmp = (name: string) => path.join(mkdtempSync(path.join(tmpdir(), 'supcon-train-')), name);
@@ -32,4 +32,11 @@ describe('train() from code', () => {
     expect(summary).toMatchObject({ stage: 'supcon', steps: 15, trainSize: 1000, testSize: 500 });
   }, 300_000);
 
+  it("takes defineConfig's result as it is (a typed config), and refuses a config that is not an object, naming the argument", async () => {
+    // Type-level: defineConfig's result is a valid argument (tsc of this file checks it); its
+    // validation is the runtime's, so a bad option is reported by path before anything trains.
+    const config = defineConfig({ data: { type: 'fashion-mnist', sample: true }, loss: { type: 'supcon-out' }, train: { epochs: 0 } });
+    await expect(train(config, { out: tmp('typed'), logger: quiet })).rejects.toThrow(/train\.epochs/);
+    await expect(train([] as object, { logger: quiet })).rejects.toThrow('train: config must be an object (or, in Node, a config file path), got an array');
+  });
 });

@@ -36,13 +36,32 @@ describe('initBackend (browser entry)', () => {
     );
   });
 
-  it('says what to install for webgl and webgpu, which it does not start', async () => {
-    await expect(initBackend('webgl' as never)).rejects.toThrow(
-      /unknown backend 'webgl': expected one of 'auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'\. supcon does not start webgl .*`npm i @tensorflow\/tfjs-backend-webgl@\^4\.22\.0`, import it and call `tf\.setBackend\('webgl'\)`/,
+  it('refuses webgl and webgpu with a sentence where the page has no GPU API', async () => {
+    // jsdom-free jest: no document, no OffscreenCanvas, no navigator.gpu.
+    await expect(initBackend('webgpu')).rejects.toThrow(
+      /initBackend\('webgpu'\): this environment has no WebGPU \(navigator\.gpu is undefined\)/,
     );
-    await expect(initBackend('webgpu' as never)).rejects.toThrow(
-      /@tensorflow\/tfjs-backend-webgpu/,
+    await expect(initBackend('webgl')).rejects.toThrow(
+      /initBackend\('webgl'\): no WebGL context could be created/,
     );
+  });
+
+  it('says how to make a GPU backend available when its package is not loaded', async () => {
+    const nav = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
+    Object.defineProperty(globalThis, 'navigator', {
+      configurable: true,
+      value: { gpu: { requestAdapter: async () => ({}) } },
+    });
+    try {
+      await expect(initBackend('webgpu')).rejects.toThrow(
+        /@tensorflow\/tfjs-backend-webgpu is not loaded\. supcon does not import it in a browser .*`npm i @tensorflow\/tfjs-backend-webgpu@\^4\.22\.0`, then `import '@tensorflow\/tfjs-backend-webgpu'`/,
+      );
+      (globalThis.navigator as unknown as { gpu: unknown }).gpu = { requestAdapter: async () => null };
+      await expect(initBackend('webgpu')).rejects.toThrow(/no WebGPU adapter was found/);
+    } finally {
+      if (nav) Object.defineProperty(globalThis, 'navigator', nav);
+      else delete (globalThis as { navigator?: unknown }).navigator;
+    }
   });
 
   it('rejects bad thread counts before starting anything', async () => {

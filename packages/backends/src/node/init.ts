@@ -9,6 +9,10 @@ import { nodeWasmThreads } from './wasm_thread_startup';
 const node: Platform = {
   // Never a static import, so bundlers and the ESM/CJS builds leave the optional packages alone.
   load: (specifier) => requireOptional(specifier),
+  unsupported(backend) {
+    if (backend !== 'webgl') return undefined;
+    return "WebGL needs a browser (a canvas with a GPU context); in Node use 'tensorflow-gpu' for a GPU, or 'wasm'";
+  },
   wasmThreads: nodeWasmThreads,
 };
 
