@@ -3,8 +3,16 @@
 // options of .vitepress/config.mts (if any).
 import { defineConfig } from 'vite';
 import { demoAssets } from '../tools/docs/demo-assets.mjs';
+import { encoderAssets } from '../tools/docs/neighbours-encoder.mjs';
 
 export default defineConfig({
-  // The in-browser demo's files: tfjs's .wasm binaries at /wasm/, the Fashion-MNIST sample at /data/fashion-mnist/.
-  plugins: [demoAssets()],
+  plugins: [
+    // The in-browser demo's files: tfjs's .wasm binaries at /wasm/, the Fashion-MNIST sample at /data/fashion-mnist/.
+    demoAssets(),
+    // The nearest-neighbours page's encoder at /encoder/, trained and exported at build time (cached).
+    encoderAssets(),
+  ],
+  // The nearest-neighbours page's Web Worker (examples/web-app/worker.ts) imports @supcon/train
+  // on demand: a worker split into chunks must be an ES module worker.
+  worker: { format: 'es' },
 });

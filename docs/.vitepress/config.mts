@@ -34,6 +34,7 @@ const guides: [page: string, text: string][] = [
   ['train', 'Training from code'],
   ['guide/web-app', 'Using a trained encoder in a web app'],
   ['demo', 'In-browser demo'],
+  ['neighbours', 'Nearest neighbours in the browser'],
 ];
 // One page per package, in the order of the layers (core, the parts, train, cli).
 const packages = [

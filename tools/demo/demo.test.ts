@@ -2,81 +2,32 @@
  * The docs site's in-browser training demo (docs/demo.md), end to end, in Debian's Chromium
  * (/usr/bin/chromium, never a downloaded browser):
  *
- * 1. builds the site (`npm run docs:build`; set SUPCON_DEMO_DIST to a built site to skip that,
- *    e.g. in CI right after docs:build: SUPCON_DEMO_DIST=docs/.vitepress/dist);
+ * 1. builds the site (`npm run docs:build`, once for every test here: global-setup.ts; set
+ *    SUPCON_DEMO_DIST to a built site to skip that, e.g. in CI right after docs:build:
+ *    SUPCON_DEMO_DIST=docs/.vitepress/dist);
  * 2. serves it on 127.0.0.1 with COOP/COEP headers (so the page is cross-origin isolated and the
- *    wasm backend gets threads) and VitePress's clean URLs (/demo is demo.html);
+ *    wasm backend gets threads) and VitePress's clean URLs (/demo is demo.html): serve.ts;
  * 3. opens /demo, clicks Train, waits for 20 steps and checks that the loss fell, that the
  *    embedding map drew its points, and that the page logged no error;
  * 4. keeps a screenshot and the numbers seen in tools/demo/__screenshots__/ (demo.png, demo.json).
  *
  *   npm run test:demo
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import {
+  builtSite,
+  chromiumPath as chromium,
+  launchChromium,
+  recordingPage,
+  screenshotsDir as outDir,
+  serve,
+} from './serve';
 
-const chromium = '/usr/bin/chromium';
-const root = path.resolve(__dirname, '../..');
-const outDir = path.join(__dirname, '__screenshots__');
 /** Steps the test waits for. */
 const STEPS = 20;
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.woff2': 'font/woff2',
-  '.wasm': 'application/wasm',
-  // The sample's IDX files are fetched as they are and decompressed by the page: no Content-Encoding.
-  '.gz': 'application/octet-stream',
-};
-
-/** A static server for the built site, cross-origin isolated, with clean URLs. */
-async function serve(dist: string): Promise<Server> {
-  const isolation = {
-    'Cross-Origin-Opener-Policy': 'same-origin',
-    'Cross-Origin-Embedder-Policy': 'require-corp',
-    'Cross-Origin-Resource-Policy': 'same-origin',
-  };
-  const fileOf = (pathname: string): string | undefined => {
-    const rel = decodeURIComponent(pathname).replace(/^\/+/, '');
-    if (rel.split('/').includes('..')) return undefined;
-    const candidates =
-      rel === '' || rel.endsWith('/')
-        ? [`${rel}index.html`]
-        : [rel, `${rel}.html`, `${rel}/index.html`];
-    return candidates
-      .map((c) => path.join(dist, c))
-      .find((f) => existsSync(f) && statSync(f).isFile());
-  };
-  const server = createServer((req, res) => {
-    const file = fileOf(new URL(req.url ?? '/', 'http://127.0.0.1').pathname);
-    if (!file) {
-      res.writeHead(404, { ...isolation, 'Content-Type': 'text/html; charset=utf-8' });
-      res.end(
-        existsSync(path.join(dist, '404.html'))
-          ? readFileSync(path.join(dist, '404.html'))
-          : 'not found',
-      );
-      return;
-    }
-    res.writeHead(200, {
-      ...isolation,
-      'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream',
-    });
-    res.end(readFileSync(file));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return server;
-}
 
 /** What TrainDemo.vue keeps on `window.supconDemo`. */
 interface DemoHandle {
@@ -92,55 +43,20 @@ interface DemoHandle {
 }
 
 (existsSync(chromium) ? describe : describe.skip)('the in-browser demo (/demo) in Chromium', () => {
-  let dist: string;
   let server: Server;
   let browser: Browser;
   let page: Page;
   let origin: string;
-  const errors: string[] = [];
+  let errors: string[] = [];
   let buildSeconds: number | null = null;
 
   beforeAll(async () => {
-    if (process.env.SUPCON_DEMO_DIST) {
-      dist = path.resolve(root, process.env.SUPCON_DEMO_DIST);
-    } else {
-      const started = Date.now();
-      execFileSync('npm', ['run', 'docs:build'], { cwd: root, stdio: 'inherit' });
-      buildSeconds = (Date.now() - started) / 1000;
-      dist = path.join(root, 'docs/.vitepress/dist');
-    }
+    let dist: string;
+    ({ dist, buildSeconds } = builtSite());
     expect(existsSync(path.join(dist, 'demo.html'))).toBe(true);
-    server = await serve(dist);
-    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const { chromium: pw } = await import('playwright-core');
-    browser = await pw.launch({
-      executablePath: chromium,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
-    page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-    page.on('pageerror', (e) => errors.push(`page error: ${String(e)}`));
-    page.on('console', (m) => {
-      // The site has no favicon: the browser's own request for one is no error of the page.
-      if (
-        m.type() === 'error' &&
-        !new URL(m.location().url || origin).pathname.endsWith('/favicon.ico')
-      )
-        errors.push(`console.error: ${m.text()} (${m.location().url})`);
-    });
-    page.on('requestfailed', (r) =>
-      errors.push(`request failed: ${r.url()} (${r.failure()?.errorText})`),
-    );
-    page.on('response', (r) => {
-      if (r.status() >= 400 && !r.url().endsWith('/favicon.ico'))
-        errors.push(`HTTP ${r.status()}: ${r.url()}`);
-    });
+    ({ server, origin } = await serve(dist));
+    browser = await launchChromium();
+    ({ page, errors } = await recordingPage(browser, origin));
   }, 900_000);
 
   afterAll(async () => {

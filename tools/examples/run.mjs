@@ -17,12 +17,17 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const dir = path.join(root, 'examples/code');
 const only = process.argv.slice(2);
 
-const tsc = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(dir, 'tsconfig.json')], { cwd: root, encoding: 'utf8' });
-if (tsc.status !== 0) {
-  console.error(`examples: type errors\n${tsc.stdout}${tsc.stderr}`);
-  process.exit(1);
+// examples/code, and the web app's modules (examples/web-app: the page's against the DOM, its
+// worker's against the Web Worker globals), which the docs site runs and includes.
+const projects = ['examples/code/tsconfig.json', 'examples/web-app/tsconfig.json', 'examples/web-app/tsconfig.worker.json'];
+for (const project of projects) {
+  const tsc = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, project)], { cwd: root, encoding: 'utf8' });
+  if (tsc.status !== 0) {
+    console.error(`examples: type errors (${project})\n${tsc.stdout}${tsc.stderr}`);
+    process.exit(1);
+  }
 }
-console.log('examples: type-check ok');
+console.log(`examples: type-check ok (${projects.join(', ')})`);
 
 const examples = readdirSync(dir)
   .filter((f) => f.endsWith('.ts') && !f.endsWith('.config.ts') && !f.endsWith('.d.ts'))
