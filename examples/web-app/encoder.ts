@@ -12,11 +12,10 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { EncoderMetadata } from '@supcon/train';
 
 /**
- * The backends this app ships: tfjs-backend-wasm and tfjs-backend-cpu, imported above. For WebGL,
- * add `@tensorflow/tfjs-backend-webgl` to the app and import it the same way (on demand:
- * `await import('@tensorflow/tfjs-backend-webgl')` before `tf.setBackend('webgl')`).
+ * The backends this app ships: tfjs-backend-wasm and tfjs-backend-cpu, imported above, and
+ * tfjs-backend-webgl, imported on demand (in a worker it draws on an OffscreenCanvas).
  */
-export type BackendChoice = 'wasm' | 'cpu';
+export type BackendChoice = 'wasm' | 'webgl' | 'cpu';
 
 // #region backend
 /**
@@ -26,6 +25,8 @@ export type BackendChoice = 'wasm' | 'cpu';
  */
 export async function startBackend(preferred: BackendChoice, wasmPaths: string): Promise<string> {
   if (preferred === 'wasm') setWasmPaths(wasmPaths); // e.g. '/wasm/': a folder URL ending in '/'
+  // The WebGL backend registers itself when its package loads: load it only when asked for.
+  if (preferred === 'webgl') await import('@tensorflow/tfjs-backend-webgl');
   for (const name of [preferred, 'cpu']) {
     if (await tf.setBackend(name)) {
       await tf.ready();

@@ -107,7 +107,7 @@ function png(gray: Uint8Array, h: number, w: number, { scale = 1, invert = false
       expect(existsSync(path.join(dist, 'neighbours.html'))).toBe(true);
       expect(existsSync(path.join(dist, 'encoder/model.json'))).toBe(true);
       ({ server, origin } = await serve(dist));
-      browser = await launchChromium();
+      browser = await launchChromium({ gpu: true }); // WebGL on SwiftShader for the webgl check
       ({ page, errors } = await recordingPage(browser, origin));
       test = await loadFashionMnistSample({ split: 'test' });
     }, 900_000);
@@ -194,6 +194,19 @@ function png(gray: Uint8Array, h: number, w: number, { scale = 1, invert = false
         expect(Math.abs(n.similarity - bySample[i].similarity)).toBeLessThanOrEqual(1e-5),
       );
 
+      // On the WebGL backend (in the worker, on an OffscreenCanvas): the same neighbours, the
+      // similarities to float precision.
+      queries = (await handle()).queries;
+      await page.getByTestId('backend').selectOption('webgl');
+      await answered(queries);
+      const onWebgl = await handle();
+      const byWebgl = await found();
+      expect(onWebgl.backend).toBe('webgl');
+      expect(byWebgl.map((n) => n.index)).toEqual(bySample.map((n) => n.index));
+      byWebgl.forEach((n, i) =>
+        expect(Math.abs(n.similarity - bySample[i].similarity)).toBeLessThanOrEqual(1e-4),
+      );
+
       const seen = {
         query: { index, label: 'Trouser' },
         backend: loaded.backend,
@@ -203,6 +216,7 @@ function png(gray: Uint8Array, h: number, w: number, { scale = 1, invert = false
         byUpload,
         byInverted,
         bySupcon,
+        byWebgl,
         tensors: { tfjs: tensors, supcon: withSupcon.tensors },
         errors,
       };
@@ -218,6 +232,7 @@ function png(gray: Uint8Array, h: number, w: number, { scale = 1, invert = false
       expect(new Set(tensors).size).toBe(1);
       expect(withSupcon.tensors).toBe(tensors[0]);
       expect(withSupcon.error).toBe('');
+      expect(onWebgl.error).toBe('');
       expect(errors).toEqual([]);
     }, 600_000);
   },

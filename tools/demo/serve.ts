@@ -90,14 +90,17 @@ export async function serve(dist: string): Promise<{ server: Server; origin: str
   return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
-/** Headless Chromium, from Debian's package. */
-export async function launchChromium(): Promise<Browser> {
+/**
+ * Headless Chromium, from Debian's package. `gpu: true` keeps the GPU process, so that pages get
+ * WebGL (on SwiftShader, in software, where the machine has no GPU).
+ */
+export async function launchChromium(options: { gpu?: boolean } = {}): Promise<Browser> {
   const { chromium } = await import('playwright-core');
   return chromium.launch({
     executablePath: chromiumPath,
     args: [
       '--no-sandbox',
-      '--disable-gpu',
+      ...(options.gpu ? ['--enable-unsafe-swiftshader'] : ['--disable-gpu']),
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',

@@ -1,7 +1,8 @@
 /**
  * The training behind the in-browser demo (docs/demo.md, TrainDemo.vue): @supcon/train's
  * `train()` through its browser entry, on the wasm backend (threads where the page is
- * cross-origin isolated), the Fashion-MNIST sample fetched from the site, the run in memory.
+ * cross-origin isolated) or, when chosen, WebGL or WebGPU where the browser has them; the
+ * Fashion-MNIST sample fetched from the site, the run in memory.
  * Runner hooks report each step's loss and, every few steps, embed a fixed set of test images
  * with the encoder being trained for the 2-D map (PCA) and a 20-NN accuracy.
  *
@@ -17,9 +18,11 @@ import { evaluateKnn } from '@supcon/eval';
 import { pca2d, train } from '@supcon/train';
 
 export type DemoLoss = 'supcon-out' | 'supcon-in' | 'simclr' | 'cross-entropy';
+export type DemoBackend = 'wasm' | 'webgl' | 'webgpu';
 
 export interface DemoSettings {
   loss: DemoLoss;
+  backend: DemoBackend;
   /** For the contrastive losses (cross-entropy has none). */
   temperature: number;
   batchSize: number;
@@ -82,11 +85,11 @@ export const MAP_EVERY = 10;
  * separate the classes less after three epochs than at initialisation.
  */
 export function demoConfig(settings: DemoSettings, dataUrl: string) {
-  const { loss, temperature, batchSize, epochs } = settings;
+  const { loss, backend, temperature, batchSize, epochs } = settings;
   return {
     seed: 0,
-    backend: 'wasm',
-    threads: 'auto', // several where the page is cross-origin isolated, else one
+    backend, // 'wasm', or 'webgl' / 'webgpu' where the browser has them
+    threads: 'auto', // wasm: several where the page is cross-origin isolated, else one
     data: { type: 'fashion-mnist', sample: true, trainSize: 2000, testSize: 500, url: dataUrl },
     loss: loss === 'cross-entropy' ? { type: loss } : { type: loss, temperature },
     backbone: { type: 'small-cnn', channels: [16, 32] },
@@ -150,7 +153,33 @@ async function snapshot(
   }
 }
 
-let backendStarted = false;
+/**
+ * Whether each backend can run on this page: true, or why not. WebGL needs a context from a
+ * canvas; WebGPU needs `navigator.gpu` and an adapter (initBackend checks the same and says so).
+ */
+export async function backendAvailability(): Promise<Record<DemoBackend, true | string>> {
+  const canvas = document.createElement('canvas');
+  const webgl = canvas.getContext('webgl2') ?? canvas.getContext('webgl') ? true : 'no WebGL context';
+  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+  let webgpu: true | string = 'this browser has no WebGPU';
+  if (gpu) {
+    try {
+      webgpu = (await gpu.requestAdapter()) ? true : 'no WebGPU adapter';
+    } catch (e) {
+      webgpu = `WebGPU failed: ${e instanceof Error ? e.message : String(e)}`;
+    }
+  }
+  return { wasm: true, webgl, webgpu };
+}
+
+/** The GPU backends' packages, imported when first chosen (each registers itself with tfjs). */
+const GPU_PACKAGES: Record<Exclude<DemoBackend, 'wasm'>, () => Promise<unknown>> = {
+  webgl: () => import('@tensorflow/tfjs-backend-webgl'),
+  webgpu: () => import('@tensorflow/tfjs-backend-webgpu'),
+};
+
+/** Backends this page has started (wasm's thread count is fixed once it starts). */
+const started = new Set<DemoBackend>();
 
 /** Trains as `settings` say, telling `events` as it goes; resolves to the run's summary. */
 export async function runDemo(
@@ -165,7 +194,7 @@ export async function runDemo(
   const hooks: RunnerHooks<RunnerContext>[] = [
     {
       async beforeRun(context) {
-        backendStarted = true;
+        started.add(settings.backend);
         const { train: trainSplit, test } = context.parts;
         testRows = firstRows(test, MAP_POINTS);
         trainRows = firstRows(trainSplit, KNN_TRAIN);
@@ -192,13 +221,24 @@ export async function runDemo(
       },
     },
   ];
+  // #region gpu
+  // A GPU backend's package registers it with tfjs when imported; initBackend (inside train())
+  // then checks the page has the GPU API and starts it.
+  if (settings.backend !== 'wasm' && !started.has(settings.backend))
+    await GPU_PACKAGES[settings.backend]();
+  // #endregion gpu
   const { summary } = await train(demoConfig(settings, assets.dataUrl), {
     hooks,
     storage: memoryStorage('demo'),
     monitor: false, // the hooks measure kNN accuracy more often, on fewer images
-    // The backend starts once a page (its thread count is fixed); later runs keep it.
-    ...(backendStarted
-      ? { startBackend: false as const }
+    // Each backend starts once a page (wasm's thread count is fixed then); later runs switch to it.
+    ...(started.has(settings.backend)
+      ? {
+          startBackend: async (name: string) => {
+            await tf.setBackend(name);
+            return name;
+          },
+        }
       : { backendOptions: { wasmPaths: assets.wasmPaths } }),
     logger: { info: (m) => events.log(m), warn: (m) => events.log(m) },
   });
