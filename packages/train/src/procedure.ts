@@ -37,6 +37,7 @@ import { batchToTensor } from '@supcon/data';
 import { evaluateKnn } from '@supcon/eval';
 import { pca2d } from './pca';
 import { assertTrainable, configIssues } from './preflight';
+import type { StepProfile } from './profile';
 
 export type Stage = 'supcon' | 'simclr' | 'ce';
 
@@ -77,6 +78,11 @@ export interface ProcedureOptions {
   monitor?: boolean;
   /** Test images in the report's embedding map (default 2000). */
   mapPoints?: number;
+  /**
+   * Collect milliseconds per phase of the training loop into this profile (default none: no
+   * timers run). Its `io` phase counts what goes through `profiledStorage(storage, profile)`.
+   */
+  profile?: StepProfile;
 }
 
 export interface Procedure extends RunnerTask {
@@ -101,6 +107,7 @@ export function createProcedure(options: ProcedureOptions = {}): Procedure {
   let imagesSeen = 0;
   let trainSeconds = 0;
   let learningRate = 0;
+  const profile = options.profile;
 
   const task: Procedure = {
     get stage() {
@@ -153,24 +160,44 @@ export function createProcedure(options: ProcedureOptions = {}): Procedure {
       // The global step, never the step within the epoch: one path for every procedure.
       learningRate = applySchedule(optimizer, schedule, info);
       const started = performance.now();
+      // Profiled steps only: timers around each phase, nothing else changes (no sync, the same ops).
+      const p = profile?.stepStarted(batch.length, started) ? profile : undefined;
       const rng = context.rng('augment');
       const [value, gradNorm] = tf.tidy(() => {
+        let t = started;
         const { images, labels } = batchToTensor(train, batch);
+        if (p) t = p.add('batching', t);
         // View-major: rows [v * b, (v + 1) * b) hold view v of every image.
         const augmented = Array.from({ length: views }, () => augment.apply(images, rng));
         const x = views === 1 ? augmented[0] : tf.concat(augmented, 0);
+        if (p) t = p.add('augmentation', t);
+        // Forward and loss are timed inside the gradient function; the rest of it is backward.
+        let taped = 0;
         const { value: cost, grads } = tf.variableGrads(() => {
+          const t0 = p ? performance.now() : 0;
           const out = model.apply(x, { training: true }) as tf.Tensor2D;
-          if (stage === 'ce') return loss.compute({ logits: out, labels });
-          const dim = out.shape[1];
-          const features = tf.transpose(tf.reshape(out, [views, batch.length, dim]), [1, 0, 2]) as tf.Tensor3D;
-          return loss.compute({ features, labels });
+          const t1 = p ? p.add('forward', t0) : 0;
+          let result: tf.Scalar;
+          if (stage === 'ce') result = loss.compute({ logits: out, labels });
+          else {
+            const dim = out.shape[1];
+            const features = tf.transpose(tf.reshape(out, [views, batch.length, dim]), [1, 0, 2]) as tf.Tensor3D;
+            result = loss.compute({ features, labels });
+          }
+          if (p) taped = p.add('loss', t1) - t0;
+          return result;
         }, variables);
+        if (p) {
+          const t2 = performance.now();
+          p.addMs('backward', t2 - t - taped);
+          t = t2;
+        }
         // The global gradient norm: a metric worth logging, and NaN or Infinity when any entry is.
         const norm = tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))));
         const read = tf.stack([tf.cast(cost, 'float32'), norm]).dataSync();
         // Non-finite: leave the weights as they were; the runner stops the run at this step.
         if (Number.isFinite(read[0]) && Number.isFinite(read[1])) optimizer.optimizer.applyGradients(grads);
+        if (p) p.add('optimizer', t);
         return [read[0], read[1]] as const;
       });
       trainSeconds += (performance.now() - started) / 1000;
@@ -180,11 +207,17 @@ export function createProcedure(options: ProcedureOptions = {}): Procedure {
 
     epochEnd() {
       const metrics: Record<string, number> = { lr: learningRate, imagesPerSecond: trainSeconds > 0 ? imagesSeen / trainSeconds : 0 };
-      if (options.monitor !== false) metrics.monitorKnnTop1 = monitorAccuracy(encoder, train, test, numClassesOf(train));
+      if (options.monitor !== false) {
+        const t = profile ? performance.now() : 0;
+        metrics.monitorKnnTop1 = monitorAccuracy(encoder, train, test, numClassesOf(train));
+        profile?.add('monitor', t);
+      }
       return metrics;
     },
 
     async evaluate(context: RunnerContext) {
+      // Training is over: the last epoch's checkpoint is written.
+      profile?.finish();
       const results: Record<string, EvalResult> = {};
       if (evaluators.length === 0) return results;
       const trainFeatures = encodeDataset(encoder, train);

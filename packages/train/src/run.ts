@@ -9,6 +9,8 @@ import { initBackend, wasmThreadsInUse } from '@supcon/backends';
 import { getBackend } from '@tensorflow/tfjs-core';
 import { builtinDefaults, builtinPlugins } from './builtins';
 import { createProcedure } from './procedure';
+import { profiledStorage } from './profile';
+import type { StepProfile } from './profile';
 import type { FolderCheck } from './preflight';
 import { configIssues } from './preflight';
 import { SupconConfigError } from '@supcon/core';
@@ -65,6 +67,12 @@ export interface TrainOptions {
   backendOptions?: Omit<NonNullable<Parameters<typeof initBackend>[1]>, 'threads'>;
   /** The per-epoch 20-NN monitor of the report's curve (default on). */
   monitor?: boolean;
+  /**
+   * Collect the training loop's milliseconds per phase (batching, augmentation, forward, loss,
+   * backward, optimizer, monitor, I/O, idle) into this profile; read `profile.report()` once
+   * `train()` resolves. Default none: no timers run. Changes no number of the run.
+   */
+  profile?: StepProfile;
 }
 
 export interface TrainResult {
@@ -127,14 +135,17 @@ export async function trainOn(platform: Platform, source: ConfigSource, options:
   if (missing.length) throw new SupconConfigError(missing, file);
   await planRunFolderIn(storage, { resume: options.resume, overwrite: options.overwrite, config });
   const backend = await startBackendFor(platform, config, options);
-  const procedure = createProcedure({ backend, threads: threadsInUse(), monitor: options.monitor });
-  const runner = createRunner(config, { registry, task: procedure, storage, hooks: options.hooks, resume: options.resume, overwrite: options.overwrite, logger: options.logger });
+  const { profile } = options;
+  const procedure = createProcedure({ backend, threads: threadsInUse(), monitor: options.monitor, ...(profile ? { profile } : {}) });
+  // With a profile, the runner's storage calls are timed as its I/O.
+  const runnerStorage = profile ? profiledStorage(storage, profile) : storage;
+  const runner = createRunner(config, { registry, task: procedure, storage: runnerStorage, hooks: options.hooks, resume: options.resume, overwrite: options.overwrite, logger: options.logger });
   const summary = await runner.run();
   if (file) await storage.write(RUN_FILE.source, `${JSON.stringify({ configFile: file }, null, 2)}\n`);
   return { summary, runDir: runner.context.runDir, storage };
 }
 
-export interface EvaluateOptions extends Omit<TrainOptions, 'out' | 'resume' | 'overwrite' | 'monitor'> {
+export interface EvaluateOptions extends Omit<TrainOptions, 'out' | 'resume' | 'overwrite' | 'monitor' | 'profile'> {
   /** The checkpoint to evaluate (a path in the storage); default the run's latest. */
   checkpoint?: string;
 }
