@@ -1,6 +1,7 @@
 /**
  * @supcon/backends for browsers (the `browser` export condition): `initBackend('wasm' | 'cpu' |
- * 'auto', { wasmPaths, threads })` and the wasm training kernels, with nothing that needs Node.
+ * 'webgl' | 'webgpu' | 'auto', { wasmPaths, threads })` and the wasm training kernels, with nothing
+ * that needs Node.
  * The Node entry (index.ts) adds the libtensorflow backends, threads through worker_threads and
  * `probeBackends`. Importing registers nothing.
  */
