@@ -19,5 +19,5 @@ export function parseIdx(buffer: Uint8Array, file = '<buffer>'): IdxArray {
   return parseRawIdx(buffer, file);
 }
 
-/** The plugin: datasets `fashion-mnist`, `fashion-mnist-sample`, `mnist`, `cifar10`, `cifar100`, `image-folder` (Node only). */
+/** The plugin: datasets `fashion-mnist`, `fashion-mnist-sample`, `mnist`, `cifar10`, `cifar100`, `image-folder` and `multi-label-folder` (Node only). */
 export const dataPlugin = /* @__PURE__ */ createDataPlugin();

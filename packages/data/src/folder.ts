@@ -16,7 +16,7 @@ export interface ImageFolderOptions {
   channels?: 1 | 3;
 }
 
-const EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
+export const EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
 
 function decode(file: string): { width: number; height: number; rgba: Uint8Array } {
   const buffer = readFileSync(file);
@@ -32,25 +32,17 @@ function decode(file: string): { width: number; height: number; rgba: Uint8Array
   }
 }
 
-/** Reads every image of an image folder into one uint8 HWC dataset. */
-export function loadImageFolder(options: ImageFolderOptions): ImageDataset {
-  const { root, channels = 3 } = options;
-  if (!existsSync(root) || !statSync(root).isDirectory()) throw new Error(`root: ${root} is not a folder`);
-  const classes = readdirSync(root).filter((d) => statSync(path.join(root, d)).isDirectory()).sort();
-  if (classes.length === 0) throw new Error(`${root}: no class folders (expected root/<class>/<image>.png|jpg)`);
-  const files: { file: string; label: number }[] = [];
-  classes.forEach((c, label) => {
-    const dir = path.join(root, c);
-    const images = readdirSync(dir).filter((f) => EXTENSIONS.has(path.extname(f).toLowerCase())).sort();
-    if (images.length === 0) throw new Error(`${dir}: empty class folder (no .png, .jpg or .jpeg files)`);
-    for (const f of images) files.push({ file: path.join(dir, f), label });
-  });
-  let [h, w] = options.size ?? [0, 0];
+/**
+ * Decodes `files` (PNG or JPEG) into one uint8 HWC array, resized to `size` (nearest neighbour) or
+ * all of the first image's size. Shared by the image-folder and multi-label-folder readers.
+ */
+export function readImages(files: readonly string[], size: [number, number] | undefined, channels: 1 | 3): { images: Uint8Array; shape: [number, number, number] } {
+  let [h, w] = size ?? [0, 0];
   const pixels: Uint8Array[] = [];
-  for (const { file } of files) {
+  for (const file of files) {
     const img = decode(file);
     if (h === 0) [h, w] = [img.height, img.width];
-    if (!options.size && (img.height !== h || img.width !== w)) {
+    if (!size && (img.height !== h || img.width !== w)) {
       throw new Error(`${file}: ${img.width}x${img.height} differs from the first image's ${w}x${h}: pass size: [h, w] to resize`);
     }
     const out = new Uint8Array(h * w * channels);
@@ -71,8 +63,25 @@ export function loadImageFolder(options: ImageFolderOptions): ImageDataset {
     }
     pixels.push(out);
   }
-  const size = h * w * channels;
-  const images = new Uint8Array(files.length * size);
-  pixels.forEach((p, i) => images.set(p, i * size));
-  return { size: files.length, shape: [h, w, channels], images, labels: Int32Array.from(files, (f) => f.label), classes };
+  const length = h * w * channels;
+  const images = new Uint8Array(files.length * length);
+  pixels.forEach((p, i) => images.set(p, i * length));
+  return { images, shape: [h, w, channels] };
+}
+
+/** Reads every image of an image folder into one uint8 HWC dataset. */
+export function loadImageFolder(options: ImageFolderOptions): ImageDataset {
+  const { root, channels = 3 } = options;
+  if (!existsSync(root) || !statSync(root).isDirectory()) throw new Error(`root: ${root} is not a folder`);
+  const classes = readdirSync(root).filter((d) => statSync(path.join(root, d)).isDirectory()).sort();
+  if (classes.length === 0) throw new Error(`${root}: no class folders (expected root/<class>/<image>.png|jpg)`);
+  const files: { file: string; label: number }[] = [];
+  classes.forEach((c, label) => {
+    const dir = path.join(root, c);
+    const images = readdirSync(dir).filter((f) => EXTENSIONS.has(path.extname(f).toLowerCase())).sort();
+    if (images.length === 0) throw new Error(`${dir}: empty class folder (no .png, .jpg or .jpeg files)`);
+    for (const f of images) files.push({ file: path.join(dir, f), label });
+  });
+  const { images, shape } = readImages(files.map((f) => f.file), options.size, channels);
+  return { size: files.length, shape, images, labels: Int32Array.from(files, (f) => f.label), classes };
 }

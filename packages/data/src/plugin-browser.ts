@@ -2,7 +2,7 @@
  * The data plugin in browsers: the same dataset types and options as in Node (plugin.ts), with the
  * files fetched from `url` instead of read from disk. The Fashion-MNIST sample (`sample: true`, or
  * type `fashion-mnist-sample`) comes from FASHION_MNIST_SAMPLE_URL unless `url` says otherwise;
- * the other datasets need `url`. `image-folder` reads folders and is Node only: pass in-memory
+ * the other datasets need `url`. `image-folder` and `multi-label-folder` read folders and are Node only: pass in-memory
  * images with `imageDatasetFactory` instead.
  */
 import { defineFactory, definePlugin } from '@supcon/core';
@@ -10,7 +10,7 @@ import type { DatasetPart } from '@supcon/core';
 import { datasetPart } from './dataset-part';
 import { fetchCifar, fetchFashionMnistSample, fetchMnistFormat } from './from-url';
 import { FASHION_MNIST_CLASSES, MNIST_CLASSES } from './mnist-format';
-import { cifar100Schema, cifar10Schema, DESCRIPTIONS, fashionMnistSampleSchema, fashionMnistSchema, imageFolderSchema, mnistSchema } from './schemas';
+import { cifar100Schema, cifar10Schema, DESCRIPTIONS, fashionMnistSampleSchema, fashionMnistSchema, imageFolderSchema, mnistSchema, multiLabelFolderSchema } from './schemas';
 import type { DataPluginOptions } from './schemas';
 
 /** `url`, or an error saying that a browser needs it (and that `root` is for Node). */
@@ -72,6 +72,15 @@ export function createDataPlugin(options: DataPluginOptions = {}) {
         create: (o): DatasetPart => {
           throw new Error(
             `dataset 'image-folder' reads the folder ${o.root} from disk and works in Node only: in a browser, decode the images yourself and pass them with imageDatasetFactory({ train, test })`,
+          );
+        },
+      }),
+      'multi-label-folder': defineFactory({
+        schema: multiLabelFolderSchema,
+        description: DESCRIPTIONS['multi-label-folder'],
+        create: (o): DatasetPart => {
+          throw new Error(
+            `dataset 'multi-label-folder' reads the folder ${o.root} and its ${o.labels} from disk and works in Node only: in a browser, parse the CSV with parseMultiLabelCsv, decode the images yourself and pass them with imageDatasetFactory({ train, test })`,
           );
         },
       }),

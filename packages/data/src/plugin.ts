@@ -5,9 +5,10 @@ import { loadCifar10, loadCifar100 } from './cifar';
 import { datasetPart } from './dataset-part';
 import type { DownloadConsent } from './fetch';
 import { loadImageFolder } from './folder';
+import { loadMultiLabelFolder, readMultiLabelCsv } from './multi-label-folder';
 import { loadFashionMnist, loadFashionMnistSample, loadMnist } from './mnist';
 import type { Split } from './mnist-format';
-import { cifar100Schema, cifar10Schema, DESCRIPTIONS, fashionMnistSampleSchema, fashionMnistSchema, imageFolderSchema, mnistSchema } from './schemas';
+import { cifar100Schema, cifar10Schema, DESCRIPTIONS, fashionMnistSampleSchema, fashionMnistSchema, imageFolderSchema, mnistSchema, multiLabelFolderSchema } from './schemas';
 import type { DataPluginOptions } from './schemas';
 import { stratifiedIndices, subset } from './subsets';
 
@@ -56,6 +57,30 @@ export function createDataPlugin(options: DataPluginOptions = {}) {
             all ??= loadImageFolder({ root: o.root, size: o.size, channels: o.channels });
             if (!split) {
               const test = stratifiedIndices(all.labels, Math.max(1, Math.round(all.size * 0.2)), ctx.rng.fork('image-folder-split'));
+              const inTest = new Set(test);
+              split = { train: Int32Array.from({ length: all.size }, (_, i) => i).filter((i) => !inTest.has(i)), test };
+            }
+            return subset(all, split[s]);
+          };
+          return datasetPart(load, o, ctx);
+        },
+      }),
+      'multi-label-folder': defineFactory({
+        schema: multiLabelFolderSchema,
+        description: DESCRIPTIONS['multi-label-folder'],
+        create: (o, ctx) => {
+          let all: ImageDataset | undefined;
+          let split: { train: Int32Array; test: Int32Array } | undefined;
+          const read = { root: o.root, size: o.size, channels: o.channels };
+          const load = async (s: Split): Promise<ImageDataset> => {
+            if (o.testLabels) {
+              // The test CSV takes the training CSV's classes, so that class indices agree.
+              const classes = s === 'test' ? readMultiLabelCsv({ root: o.root, labels: o.labels }).classes : undefined;
+              return loadMultiLabelFolder({ ...read, labels: s === 'train' ? o.labels : o.testLabels, classes });
+            }
+            all ??= loadMultiLabelFolder({ ...read, labels: o.labels });
+            if (!split) {
+              const test = stratifiedIndices(all.labels, Math.max(1, Math.round(all.size * 0.2)), ctx.rng.fork('multi-label-folder-split'));
               const inTest = new Set(test);
               split = { train: Int32Array.from({ length: all.size }, (_, i) => i).filter((i) => !inTest.has(i)), test };
             }

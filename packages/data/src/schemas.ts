@@ -11,6 +11,11 @@ import type { FetchLike } from './from-url';
 const sizes = {
   trainSize: z.number().int().positive().optional(),
   testSize: z.number().int().positive().optional(),
+  /**
+   * A long-tailed training split (longTailIndices: class c keeps n_max · imbalanceRatio^(-c/(C-1))
+   * images), taken before `trainSize`; the test split stays as it is. `seed` defaults to the run's.
+   */
+  longTail: z.strictObject({ imbalanceRatio: z.number().finite().min(1), seed: z.number().int().optional() }).optional(),
 };
 
 /**
@@ -32,6 +37,17 @@ export const imageFolderSchema = z.strictObject({
   ...sizes,
 });
 
+export const multiLabelFolderSchema = z.strictObject({
+  root: z.string().min(1),
+  /** The labels CSV (header `file,labels`), relative to root. */
+  labels: z.string().min(1).default('labels.csv'),
+  /** A CSV of the test split (paths relative to root); without it a seeded stratified 20% of labels. */
+  testLabels: z.string().min(1).optional(),
+  size: z.tuple([z.number().int().positive(), z.number().int().positive()]).optional(),
+  channels: z.union([z.literal(1), z.literal(3)]).default(3),
+  ...sizes,
+});
+
 export const DESCRIPTIONS = {
   'fashion-mnist': 'Fashion-MNIST from root, the cache or /usr/share/datasets/fashion-mnist (sample: true = the shipped sample; download: true = download it into the cache when missing)',
   'fashion-mnist-sample': 'The Fashion-MNIST sample shipped with @supcon/data (6000 train / 1000 test)',
@@ -39,6 +55,8 @@ export const DESCRIPTIONS = {
   cifar10: 'CIFAR-10 binary batches from root, the cache or /usr/share/datasets/cifar10 (download: true = download it into the cache when missing)',
   cifar100: 'CIFAR-100 binary (train.bin/test.bin), fine (100) or coarse (20) labels (download: true = download it into the cache when missing)',
   'image-folder': 'root/<class>/<image>.png|jpg; test split from testRoot, else a seeded stratified 20% of root',
+  'multi-label-folder':
+    'images under root listed in a CSV (labels, default labels.csv: file,labels with labels separated by ; or |), multi-hot labels; test split from testLabels, else a seeded stratified 20%',
 } as const;
 
 export interface DataPluginOptions {

@@ -192,10 +192,12 @@ describe('@supcon/data in browsers', () => {
       'loadFashionMnist',
       'loadFashionMnistSample',
       'loadImageFolder',
+      'loadMultiLabelFolder',
       'loadMnist',
       'loadMnistFormat',
       'parseIdx', // in both: gzip in Node only
       'readIdx',
+      'readMultiLabelCsv',
     ];
     const inBoth = ['createDataPlugin', 'dataPlugin', 'parseIdx'];
     expect(Object.keys(browser).sort()).toEqual(Object.keys(node).filter((k) => !nodeOnly.includes(k) || inBoth.includes(k)).sort());
