@@ -35,6 +35,12 @@ export interface TrainConfig {
   batchSize: number;
   /** Augmented views per image (default 2). */
   views: number;
+  /**
+   * A FIFO memory bank of earlier steps' projections and labels, added to the loss's contrast set
+   * (never anchors, no gradient), updated after each step's loss. `size`: rows kept (0: none, the
+   * plain run). Only for losses that take one (supcon-out, supcon-in, simclr).
+   */
+  memory?: { size: number };
 }
 
 /** `checkpoint` section of a config. */

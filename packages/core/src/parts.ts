@@ -84,6 +84,11 @@ export interface LossInput {
   logits?: Tensor2D;
   /** int32 `[batch]`. */
   labels: Tensor1D;
+  /**
+   * Extra contrast samples from earlier steps (a memory bank): `features` `[M, dim]` on the unit
+   * sphere, no gradient; `labels` int32 `[M]`. Given only to losses whose part says `memory: true`.
+   */
+  memory?: { features: Tensor2D; labels: Tensor1D };
 }
 
 export interface LossPart {
@@ -91,6 +96,8 @@ export interface LossPart {
   readonly input: 'embeddings' | 'logits';
   /** False for losses that ignore labels (SimCLR). */
   readonly supervised: boolean;
+  /** True when `compute` uses `input.memory` (a memory bank, `train.memory`). */
+  readonly memory?: boolean;
   /** A differentiable scalar. */
   compute(input: LossInput): Scalar;
 }

@@ -11,7 +11,7 @@ import type { Registry } from './registry';
 const positiveInt = () => z.number({ error: 'expected a positive integer' }).int().positive({ error: 'expected a positive integer' });
 
 /** The keys of the `train` section. */
-const TRAIN_KEYS = ['epochs', 'batchSize', 'views'];
+const TRAIN_KEYS = ['epochs', 'batchSize', 'views', 'memory'];
 
 /** Schema of everything in a config that is not a part (parts are checked against the registry). */
 const baseSchema = z
@@ -24,7 +24,15 @@ const baseSchema = z
       .default('auto'),
     plugins: z.array(z.unknown()).default([]),
     train: z
-      .object({ epochs: positiveInt(), batchSize: positiveInt(), views: positiveInt().default(2) })
+      .object({
+        epochs: positiveInt(),
+        batchSize: positiveInt(),
+        views: positiveInt().default(2),
+        memory: z
+          .object({ size: z.number({ error: 'expected an integer >= 0' }).int({ error: 'expected an integer >= 0' }).min(0, { error: 'expected an integer >= 0' }) })
+          .strict()
+          .optional(),
+      })
       .strict(),
     checkpoint: z.object({ everySteps: positiveInt().optional() }).strict().optional(),
     out: z.string().min(1).optional(),
@@ -202,7 +210,7 @@ export function validateConfig(raw: unknown, registry: Registry, options: Resolv
           });
         }
       } else if (inTrain) {
-        issues.push({ path: 'train', message: `expected { epochs, batchSize, views? }, got ${describeValue(merged.train)}` });
+        issues.push({ path: 'train', message: `expected { epochs, batchSize, views?, memory? }, got ${describeValue(merged.train)}` });
       } else {
         issues.push(...formatIssues([issue], '', merged));
       }

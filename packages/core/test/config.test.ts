@@ -112,7 +112,7 @@ describe('validateConfig / resolveConfig', () => {
     expect(result).toEqual({
       success: false,
       issues: [
-        { path: 'train', message: 'expected { epochs, batchSize, views? }, got nothing' },
+        { path: 'train', message: 'expected { epochs, batchSize, views?, memory? }, got nothing' },
         { path: 'backbone.type', message: 'expected a backbone type name, got nothing. Known backbone types: small-cnn' },
         { path: 'loss.temprature', message: "unknown option of loss 'supcon-out'. Did you mean 'temperature'? Its options: temperature, views" },
       ],
@@ -192,7 +192,7 @@ describe('messages for common mistakes', () => {
     const result = validateConfig({ train: { epochz: 2, batchSize: 8 } }, createRegistry());
     expect(result.success).toBe(false);
     if (result.success) return;
-    expect(result.issues).toContainEqual({ path: 'train.epochz', message: "unknown train key. Did you mean 'epochs'? Known keys: epochs, batchSize, views" });
+    expect(result.issues).toContainEqual({ path: 'train.epochz', message: "unknown train key. Did you mean 'epochs'? Known keys: epochs, batchSize, views, memory" });
     expect(result.issues).toContainEqual({ path: 'train.epochs', message: 'expected a positive integer, got nothing' });
     expect(result.issues.map((i) => i.path)).not.toContain('train');
   });
@@ -201,7 +201,7 @@ describe('messages for common mistakes', () => {
     const result = validateConfig({ train: [1, 2] }, createRegistry());
     expect(result.success).toBe(false);
     if (result.success) return;
-    expect(result.issues).toEqual([{ path: 'train', message: 'expected { epochs, batchSize, views? }, got a list (array)' }]);
+    expect(result.issues).toEqual([{ path: 'train', message: 'expected { epochs, batchSize, views?, memory? }, got a list (array)' }]);
   });
 
   it('reports an unknown option of a strict part schema once', () => {

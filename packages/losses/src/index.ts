@@ -51,12 +51,14 @@ function supconPart(variant: 'out' | 'in') {
     create: (o, context): LossPart => ({
       input: 'embeddings',
       supervised: true,
+      memory: true,
       // The positives cap draws from the part's generator (saved and restored with the run).
       compute: (input) =>
         supConLoss(features(input, `supcon-${variant}`), input.labels, {
           ...o,
           variant,
           rng: context.rng,
+          ...(input.memory ? { memory: input.memory } : {}),
         }),
     }),
   });
@@ -86,7 +88,13 @@ export const lossesPlugin = definePlugin({
       create: (o): LossPart => ({
         input: 'embeddings',
         supervised: false,
-        compute: (input) => simclrLoss(features(input, 'simclr'), o),
+        memory: true,
+        // A memory bank's rows are extra negatives (SimCLR has no labels).
+        compute: (input) =>
+          simclrLoss(features(input, 'simclr'), {
+            ...o,
+            ...(input.memory ? { memory: { features: input.memory.features } } : {}),
+          }),
       }),
     }),
     triplet: defineFactory({

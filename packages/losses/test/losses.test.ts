@@ -421,4 +421,33 @@ describe('plugin', () => {
     ).rejects.toThrow(/loss\.temperature/);
     tf.dispose([f, labels]);
   });
+
+  it('hands a memory bank to the losses that take one (supcon-out, supcon-in, simclr), and says which do', async () => {
+    const registry = createRegistry([lossesPlugin]);
+    const f = randomFeatures(4, 2, 3, 11);
+    const labels = tf.tensor1d([0, 1, 0, 1], 'int32');
+    const memory = {
+      features: tf.tidy(() => tf.div(tf.randomNormal([5, 3], 0, 1, 'float32', 12), tf.norm(tf.randomNormal([5, 3], 0, 1, 'float32', 12), 2, 1, true))) as tf.Tensor2D,
+      labels: tf.tensor1d([1, 1, 0, 2, 0], 'int32'),
+    };
+    for (const variant of ['out', 'in'] as const) {
+      const part = await registry.build('loss', { type: `supcon-${variant}` }, { rng: createRng(0) });
+      expect(part.memory).toBe(true);
+      const got = value(part.compute({ features: f, labels, memory }));
+      expect(got).toBeCloseTo(value(supConLoss(f, labels, { variant, memory })), 6);
+      // The bank changes the loss: it was used, not dropped.
+      expect(Math.abs(got - value(part.compute({ features: f, labels })))).toBeGreaterThan(1e-4);
+    }
+    const simclr = await registry.build('loss', { type: 'simclr' }, { rng: createRng(0) });
+    expect(simclr.memory).toBe(true);
+    expect(value(simclr.compute({ features: f, labels, memory }))).toBeCloseTo(
+      value(simclrLoss(f, { memory: { features: memory.features } })),
+      6,
+    );
+    for (const type of ['triplet', 'npair', 'cross-entropy']) {
+      const part = await registry.build('loss', { type }, { rng: createRng(0) });
+      expect(part.memory).toBeUndefined();
+    }
+    tf.dispose([f, labels, memory.features, memory.labels]);
+  });
 });

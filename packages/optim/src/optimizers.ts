@@ -43,6 +43,8 @@ export abstract class SlottedOptimizer extends tf.Optimizer {
   protected readonly weightDecay: number;
   protected readonly weightDecayOn: WeightDecayOn;
   private readonly slots = new Map<string, Variable>();
+  /** Set by setWeights: the next update matches the restored slots to its variables by position. */
+  private matchRestoredSlots = false;
 
   constructor(options: CommonOptions) {
     super();
@@ -82,6 +84,10 @@ export abstract class SlottedOptimizer extends tf.Optimizer {
       ? variableGradients.map((g) => [g.name, g.tensor])
       : Object.entries(variableGradients);
     const registered = tf.engine().registeredVariables;
+    if (this.matchRestoredSlots) {
+      this.matchRestoredSlots = false;
+      this.renameRestoredSlots(entries.filter(([, g]) => g != null).map(([name]) => name), registered);
+    }
     for (const [name, gradient] of entries) {
       if (gradient == null) continue;
       const variable = registered[name];
@@ -100,6 +106,37 @@ export abstract class SlottedOptimizer extends tf.Optimizer {
     for (const v of this.slots.values()) v.dispose();
     this.slots.clear();
     for (const { name, tensor } of rest) this.slots.set(name, tf.variable(tensor.clone(), false));
+    this.matchRestoredSlots = this.slots.size > 0;
+  }
+
+  /**
+   * Restored slots are keyed by the names the variables had when they were saved. A model built
+   * again gets new names when its process has made variables before (tfjs-layers numbers them:
+   * a second run in the same process, an app that built another model first): then the slots go
+   * to the variables being updated by position (slots are saved in the order of the first
+   * update, the order of the model's trainable weights), checked shape by shape. Without this,
+   * the restored momentum would be silently replaced by zeros.
+   */
+  private renameRestoredSlots(names: string[], registered: Record<string, Variable>): void {
+    const varOf = (key: string) => key.slice(0, key.lastIndexOf('/'));
+    const saved: string[] = [];
+    for (const key of this.slots.keys()) if (!saved.includes(varOf(key))) saved.push(varOf(key));
+    if (names.every((n) => saved.includes(n))) return;
+    const fail = (why: string) => {
+      throw new Error(`${this.getClassName()}: the restored optimizer state does not fit the variables being trained: ${why}`);
+    };
+    if (saved.length !== names.length) fail(`it holds state for ${saved.length} variables, the update has ${names.length}`);
+    const renamed = new Map<string, Variable>();
+    for (const [key, value] of this.slots) {
+      const i = saved.indexOf(varOf(key));
+      const name = names[i]!;
+      const variable = registered[name];
+      if (variable && !tf.util.arraysEqual(variable.shape, value.shape))
+        fail(`variable ${i} (${name}) is [${variable.shape.join(', ')}], its saved ${key.slice(key.lastIndexOf('/') + 1)} is [${value.shape.join(', ')}]`);
+      renamed.set(`${name}${key.slice(key.lastIndexOf('/'))}`, value);
+    }
+    this.slots.clear();
+    for (const [key, value] of renamed) this.slots.set(key, value);
   }
 
   override dispose(): void {

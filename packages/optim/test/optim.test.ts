@@ -93,6 +93,39 @@ describe('state', () => {
     second.dispose();
   });
 
+  it('restored state goes to variables of another name by position (a model built again), or says why it cannot', async () => {
+    for (const make of [() => new Sgd({ learningRate: 0.1, momentum: 0.9, weightDecay: 0.01 }), () => new Adam({ learningRate: 0.05 })]) {
+      const full = problem();
+      const a = make();
+      for (let i = 0; i < 4; i++) tf.tidy(() => void a.minimize(full.loss, false, [full.w, full.b]));
+      const half = problem();
+      const first = make();
+      for (let i = 0; i < 2; i++) tf.tidy(() => void first.minimize(half.loss, false, [half.w, half.b]));
+      const saved = await first.getWeights();
+      const copies = saved.map((t) => ({ name: t.name, tensor: t.tensor.clone() }));
+      // The same values in new variables with new names, as a model rebuilt in the same process.
+      const again = problem();
+      again.w.assign(half.w);
+      again.b.assign(half.b);
+      const second = make();
+      await second.setWeights(copies);
+      for (let i = 0; i < 2; i++) tf.tidy(() => void second.minimize(again.loss, false, [again.w, again.b]));
+      // Bitwise the unbroken run: the momentum went to the renamed variables, not zeros.
+      expect(again.w.arraySync()).toEqual(full.w.arraySync());
+      expect(again.b.arraySync()).toEqual(full.b.arraySync());
+      // State for two variables, an update of one: refused, not silently reset.
+      const third = make();
+      await third.setWeights(saved.map((t) => ({ name: t.name, tensor: t.tensor.clone() })));
+      const lone = tf.variable(tf.zeros([3]), true, `lone_${Math.random()}`);
+      expect(() => tf.tidy(() => void third.minimize(() => tf.sum(tf.square(lone)) as tf.Scalar, false, [lone]))).toThrow(
+        /the restored optimizer state does not fit the variables being trained: it holds state for 2 variables, the update has 1/,
+      );
+      tf.dispose([lone, ...copies.map((c) => c.tensor)]);
+      for (const p of [full, half, again]) p.dispose();
+      for (const o of [a, first, second, third]) o.dispose();
+    }
+  });
+
   it('updates leak no tensors beyond the state slots created on the first step', () => {
     const p = problem();
     const sgd = new Sgd({ learningRate: 0.1, momentum: 0.9, weightDecay: 0.01 });

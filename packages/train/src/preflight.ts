@@ -10,7 +10,7 @@ export interface TrainabilityInput {
   config: ResolvedConfig;
   /** Labels of the training split (after `data.trainSize`). */
   labels: ArrayLike<number>;
-  loss: Pick<LossPart, 'input' | 'supervised'>;
+  loss: Pick<LossPart, 'input' | 'supervised' | 'memory'>;
   sampler: SamplerPart;
 }
 
@@ -44,6 +44,13 @@ export function trainabilityIssues({ config, labels, loss, sampler }: Trainabili
         issues.push({ path: 'train.views', message: `with 1 view and no class seen twice in the training data, no anchor can have a positive: use at least 2 views` });
       }
     }
+  }
+  const memorySize = config.train.memory?.size ?? 0;
+  if (memorySize > 0 && loss.memory !== true) {
+    issues.push({
+      path: 'train.memory',
+      message: `${config.loss?.type ?? 'this loss'} does not take a memory bank (supcon-out, supcon-in and simclr do): remove train.memory or set its size to 0`,
+    });
   }
   return issues;
 }

@@ -38,6 +38,8 @@ import { evaluateKnn } from '@supcon/eval';
 import { pca2d } from './pca';
 import { assertTrainable, configIssues } from './preflight';
 import type { StepProfile } from './profile';
+import { MemoryBank } from './memory-bank';
+import type { MemoryBankState } from './memory-bank';
 
 export type Stage = 'supcon' | 'simclr' | 'ce';
 
@@ -107,6 +109,8 @@ export function createProcedure(options: ProcedureOptions = {}): Procedure {
   let imagesSeen = 0;
   let trainSeconds = 0;
   let learningRate = 0;
+  /** `train.memory`'s bank (contrastive stages with a size > 0). */
+  let bank: MemoryBank | undefined;
   const profile = options.profile;
 
   const task: Procedure = {
@@ -146,6 +150,13 @@ export function createProcedure(options: ProcedureOptions = {}): Procedure {
         model = tfl.model({ inputs: input, outputs: parts.head.apply(features) as tfl.SymbolicTensor, name: 'contrastive_model' });
       }
       variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+      const memorySize = config.train.memory?.size ?? 0;
+      bank = undefined;
+      if (memorySize > 0 && stage !== 'ce') {
+        const projectionDim = model.outputs[0].shape[model.outputs[0].shape.length - 1];
+        if (typeof projectionDim !== 'number') throw new Error(`head: the projection must be [batch, dim], got ${JSON.stringify(model.outputs[0].shape)}`);
+        bank = new MemoryBank(memorySize, projectionDim);
+      }
       augment = parts.augment!;
       optimizer = parts.optimizer!;
       schedule = parts.schedule;
@@ -163,6 +174,9 @@ export function createProcedure(options: ProcedureOptions = {}): Procedure {
       // Profiled steps only: timers around each phase, nothing else changes (no sync, the same ops).
       const p = profile?.stepStarted(batch.length, started) ? profile : undefined;
       const rng = context.rng('augment');
+      // The bank's rows from earlier steps: contrast samples only, no gradient.
+      const memory = bank?.tensors();
+      let projections: tf.Tensor2D | undefined;
       const [value, gradNorm] = tf.tidy(() => {
         let t = started;
         const { images, labels } = batchToTensor(train, batch);
@@ -182,7 +196,9 @@ export function createProcedure(options: ProcedureOptions = {}): Procedure {
           else {
             const dim = out.shape[1];
             const features = tf.transpose(tf.reshape(out, [views, batch.length, dim]), [1, 0, 2]) as tf.Tensor3D;
-            result = loss.compute({ features, labels });
+            result = memory ? loss.compute({ features, labels, memory }) : loss.compute({ features, labels });
+            // The projections go into the bank after the update (the tape keeps `out` for backward).
+            if (bank) projections = tf.keep(tf.clone(out));
           }
           if (p) taped = p.add('loss', t1) - t0;
           return result;
@@ -200,6 +216,17 @@ export function createProcedure(options: ProcedureOptions = {}): Procedure {
         if (p) p.add('optimizer', t);
         return [read[0], read[1]] as const;
       });
+      if (memory) tf.dispose([memory.features, memory.labels]);
+      if (projections) {
+        // View-major rows: view v of image i is row v * b + i, with image i's label.
+        const rows = projections.dataSync() as Float32Array;
+        projections.dispose();
+        if (Number.isFinite(value) && Number.isFinite(gradNorm)) {
+          const rowLabels = new Int32Array(views * batch.length);
+          for (let v = 0; v < views; v++) for (let i = 0; i < batch.length; i++) rowLabels[v * batch.length + i] = train.labels[batch[i]!]!;
+          bank!.push(rows, rowLabels);
+        }
+      }
       trainSeconds += (performance.now() - started) / 1000;
       imagesSeen += batch.length;
       return { loss: value, gradNorm, lr: learningRate };
@@ -248,13 +275,17 @@ export function createProcedure(options: ProcedureOptions = {}): Procedure {
     },
 
     checkpoint() {
-      return { model, optimizer: optimizer.optimizer, state: { imagesSeen, trainSeconds } };
+      return { model, optimizer: optimizer.optimizer, state: { imagesSeen, trainSeconds, ...(bank ? { memory: bank.state() } : {}) } };
     },
 
     restore(state) {
-      const s = (state ?? {}) as { imagesSeen?: number; trainSeconds?: number };
+      const s = (state ?? {}) as { imagesSeen?: number; trainSeconds?: number; memory?: MemoryBankState };
       imagesSeen = s.imagesSeen ?? 0;
       trainSeconds = s.trainSeconds ?? 0;
+      if (bank) {
+        if (!s.memory) throw new Error('train.memory: the checkpoint holds no memory bank (the run was started without train.memory); resume it with its own config');
+        bank.restore(s.memory);
+      }
     },
 
     summary(base) {

@@ -107,8 +107,8 @@ describe('messages for common mistakes', () => {
     const file = config('epochz.yaml', 'train: { epochz: 2, batchSize: 8 }\n');
     const { code, err } = await run(['validate', '--config', file]);
     expect(code).toBe(2);
-    expect(err).toContain("  train.epochz: unknown train key. Did you mean 'epochs'? Known keys: epochs, batchSize, views");
-    expect(err.join('\n')).not.toContain('expected { epochs, batchSize, views? }');
+    expect(err).toContain("  train.epochz: unknown train key. Did you mean 'epochs'? Known keys: epochs, batchSize, views, memory");
+    expect(err.join('\n')).not.toContain('expected { epochs, batchSize, views?, memory? }');
   });
 
   it('reports a typo in a loss option once', async () => {
