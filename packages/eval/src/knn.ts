@@ -43,13 +43,15 @@ export function knnScores(
   const chunk = options.chunkSize ?? 256;
   const nTest = testFeatures.shape[0];
   const scores = new Float32Array(nTest * numClasses);
-  const train = l2Normalize(trainFeatures);
+  // Transposed once, [dim, nTrain]: wasm's matMul with transposeB is many times slower at these
+  // sizes (13.5 s against 0.7 s for 256 x 512 by 60000 x 512).
+  const train = tf.tidy(() => tf.transpose(l2Normalize(trainFeatures)) as Tensor2D);
   try {
     for (let start = 0; start < nTest; start += chunk) {
       const size = Math.min(chunk, nTest - start);
       const [vals, idx] = tf.tidy(() => {
         const q = l2Normalize(tf.slice(testFeatures, [start, 0], [size, -1]) as Tensor2D);
-        const sims = tf.matMul(q, train, false, true);
+        const sims = tf.matMul(q, train);
         const top = tf.topk(sims, k, true);
         return [top.values, top.indices];
       });

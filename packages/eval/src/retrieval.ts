@@ -65,13 +65,14 @@ export function retrievalMetrics(
   if (depth < 1) {
     return { precisionAt1: 0, recallAtK: Object.fromEntries(recallK.map((k) => [String(k), 0])), mapAtR: 0, rPrecision: 0 };
   }
-  const ref = l2Normalize(refFeatures);
+  // Transposed once: wasm's matMul with transposeB is many times slower at these sizes (see knn.ts).
+  const ref = tf.tidy(() => tf.transpose(l2Normalize(refFeatures)) as Tensor2D);
   try {
     for (let start = 0; start < nq; start += chunk) {
       const size = Math.min(chunk, nq - start);
       const idx = tf.tidy(() => {
         const q = l2Normalize(tf.slice(queries, [start, 0], [size, -1]) as Tensor2D);
-        let sims = tf.matMul(q, ref, false, true);
+        let sims = tf.matMul(q, ref);
         if (self) {
           const eye = tf.cast(tf.oneHot(tf.range(start, start + size, 1, 'int32'), nr), 'float32');
           sims = tf.sub(sims, tf.mul(eye, 1e9));
