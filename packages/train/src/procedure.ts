@@ -177,46 +177,54 @@ export function createProcedure(options: ProcedureOptions = {}): Procedure {
       // The bank's rows from earlier steps: contrast samples only, no gradient.
       const memory = bank?.tensors();
       let projections: tf.Tensor2D | undefined;
-      const [value, gradNorm] = tf.tidy(() => {
-        let t = started;
-        const { images, labels } = batchToTensor(train, batch);
-        if (p) t = p.add('batching', t);
-        // View-major: rows [v * b, (v + 1) * b) hold view v of every image.
-        const augmented = Array.from({ length: views }, () => augment.apply(images, rng));
-        const x = views === 1 ? augmented[0] : tf.concat(augmented, 0);
-        if (p) t = p.add('augmentation', t);
-        // Forward and loss are timed inside the gradient function; the rest of it is backward.
-        let taped = 0;
-        const { value: cost, grads } = tf.variableGrads(() => {
-          const t0 = p ? performance.now() : 0;
-          const out = model.apply(x, { training: true }) as tf.Tensor2D;
-          const t1 = p ? p.add('forward', t0) : 0;
-          let result: tf.Scalar;
-          if (stage === 'ce') result = loss.compute({ logits: out, labels });
-          else {
-            const dim = out.shape[1];
-            const features = tf.transpose(tf.reshape(out, [views, batch.length, dim]), [1, 0, 2]) as tf.Tensor3D;
-            result = memory ? loss.compute({ features, labels, memory }) : loss.compute({ features, labels });
-            // The projections go into the bank after the update (the tape keeps `out` for backward).
-            if (bank) projections = tf.keep(tf.clone(out));
+      let value: number;
+      let gradNorm: number;
+      try {
+        [value, gradNorm] = tf.tidy(() => {
+          let t = started;
+          const { images, labels } = batchToTensor(train, batch);
+          if (p) t = p.add('batching', t);
+          // View-major: rows [v * b, (v + 1) * b) hold view v of every image.
+          const augmented = Array.from({ length: views }, () => augment.apply(images, rng));
+          const x = views === 1 ? augmented[0] : tf.concat(augmented, 0);
+          if (p) t = p.add('augmentation', t);
+          // Forward and loss are timed inside the gradient function; the rest of it is backward.
+          let taped = 0;
+          const { value: cost, grads } = tf.variableGrads(() => {
+            const t0 = p ? performance.now() : 0;
+            const out = model.apply(x, { training: true }) as tf.Tensor2D;
+            const t1 = p ? p.add('forward', t0) : 0;
+            let result: tf.Scalar;
+            if (stage === 'ce') result = loss.compute({ logits: out, labels });
+            else {
+              const dim = out.shape[1];
+              const features = tf.transpose(tf.reshape(out, [views, batch.length, dim]), [1, 0, 2]) as tf.Tensor3D;
+              result = memory ? loss.compute({ features, labels, memory }) : loss.compute({ features, labels });
+              // The projections go into the bank after the update (the tape keeps `out` for backward).
+              if (bank) projections = tf.keep(tf.clone(out));
+            }
+            if (p) taped = p.add('loss', t1) - t0;
+            return result;
+          }, variables);
+          if (p) {
+            const t2 = performance.now();
+            p.addMs('backward', t2 - t - taped);
+            t = t2;
           }
-          if (p) taped = p.add('loss', t1) - t0;
-          return result;
-        }, variables);
-        if (p) {
-          const t2 = performance.now();
-          p.addMs('backward', t2 - t - taped);
-          t = t2;
-        }
-        // The global gradient norm: a metric worth logging, and NaN or Infinity when any entry is.
-        const norm = tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))));
-        const read = tf.stack([tf.cast(cost, 'float32'), norm]).dataSync();
-        // Non-finite: leave the weights as they were; the runner stops the run at this step.
-        if (Number.isFinite(read[0]) && Number.isFinite(read[1])) optimizer.optimizer.applyGradients(grads);
-        if (p) p.add('optimizer', t);
-        return [read[0], read[1]] as const;
-      });
-      if (memory) tf.dispose([memory.features, memory.labels]);
+          // The global gradient norm: a metric worth logging, and NaN or Infinity when any entry is.
+          const norm = tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))));
+          const read = tf.stack([tf.cast(cost, 'float32'), norm]).dataSync();
+          // Non-finite: leave the weights as they were; the runner stops the run at this step.
+          if (Number.isFinite(read[0]) && Number.isFinite(read[1])) optimizer.optimizer.applyGradients(grads);
+          if (p) p.add('optimizer', t);
+          return [read[0], read[1]] as const;
+        });
+      } catch (error) {
+        projections?.dispose();
+        throw error;
+      } finally {
+        if (memory) tf.dispose([memory.features, memory.labels]);
+      }
       if (projections) {
         // View-major rows: view v of image i is row v * b + i, with image i's label.
         const rows = projections.dataSync() as Float32Array;
