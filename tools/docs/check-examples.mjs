@@ -14,11 +14,12 @@
 // an entry that matches no block any more is reported, so that a converted section drops its entry.
 //
 //   node tools/docs/check-examples.mjs
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import console from 'node:console';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
+import { handWrittenPages } from './pages.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const docs = path.join(root, 'docs');
@@ -45,21 +46,7 @@ const PROGRAM_LANGS = new Set([
  */
 const ALLOWED = [];
 
-/** The hand-written pages, as prepare.mjs and check-links.mjs see them. */
-function pages(dir = docs) {
-  const out = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name.startsWith('.') || entry.name === 'node_modules' || entry.name === 'public')
-      continue;
-    const full = path.join(dir, entry.name);
-    const rel = path.relative(docs, full).split(path.sep).join('/');
-    if (entry.isDirectory()) {
-      if (rel === 'api' || rel === 'reference') continue;
-      out.push(...pages(full));
-    } else if (entry.name.endsWith('.md')) out.push(full);
-  }
-  return out.sort();
-}
+const pages = handWrittenPages(docs);
 
 /** The region markers VitePress's snippet plugin reads (`// #region name` in JS/TS, `# #region name` in YAML, ...). */
 const REGION_MARKERS = [
@@ -93,7 +80,7 @@ const allowedHits = new Map(ALLOWED.map((a) => [a, []]));
 let blocks = 0;
 let includes = 0;
 
-for (const file of pages()) {
+for (const file of pages) {
   const page = path.relative(root, file).split(path.sep).join('/');
   const lines = readFileSync(file, 'utf8').split('\n');
   const headings = []; // the open headings, by level
@@ -163,5 +150,5 @@ if (problems.length) {
   process.exit(1);
 }
 console.log(
-  `check-examples: ${pages().length} pages, ${includes} <<< includes (files and regions present), no inline program block${blocks ? ` but the ${blocks} allowed` : ''}`,
+  `check-examples: ${pages.length} pages, ${includes} <<< includes (files and regions present), no inline program block${blocks ? ` but the ${blocks} allowed` : ''}`,
 );

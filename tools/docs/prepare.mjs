@@ -14,7 +14,6 @@ import {
   copyFileSync,
   existsSync,
   mkdirSync,
-  readdirSync,
   readFileSync,
   rmSync,
   statSync,
@@ -24,6 +23,7 @@ import path from 'node:path';
 import console from 'node:console';
 import process from 'node:process';
 import { URL, fileURLToPath } from 'node:url';
+import { handWrittenPages } from './pages.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const docs = path.join(root, 'docs');
@@ -31,21 +31,6 @@ const generatedDir = path.join(docs, '.vitepress/generated');
 const publicDir = path.join(docs, 'public');
 // The folders of docs/public/ this script owns (removed and rewritten each time).
 const COPIED_ROOTS = ['examples'];
-
-/** The hand-written pages: docs/**\/*.md but the generated api/ and reference/, and dot folders. */
-function pages(dir = docs) {
-  const out = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name.startsWith('.') || entry.name === 'node_modules' || entry.name === 'public')
-      continue;
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) {
-      if (dir === docs && (entry.name === 'api' || entry.name === 'reference')) continue;
-      out.push(...pages(full));
-    } else if (entry.name.endsWith('.md')) out.push(full);
-  }
-  return out;
-}
 
 /** Markdown links of a page, outside code blocks and inline code. */
 function links(markdown) {
@@ -55,7 +40,7 @@ function links(markdown) {
 
 const errors = [];
 const copies = new Map();
-for (const page of pages()) {
+for (const page of handWrittenPages(docs)) {
   const route =
     '/' +
     path
