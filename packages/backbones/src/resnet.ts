@@ -6,6 +6,7 @@
  */
 import * as tfl from '@tensorflow/tfjs-layers';
 import { BatchNorm } from './batch-norm';
+import { plainConv2d } from './plain-conv';
 
 type Sym = tfl.SymbolicTensor;
 
@@ -52,8 +53,8 @@ export class Builder {
   ) {}
 
   conv(x: Sym, filters: number, kernelSize: number, strides = 1): Sym {
-    return tfl.layers
-      .conv2d({
+    // Bias-free and linear: `tf.conv2d` with its per-input gradients (see plain-conv.ts).
+    return plainConv2d({
         filters,
         kernelSize,
         strides,
@@ -67,8 +68,7 @@ export class Builder {
               distribution: 'normal',
               seed: this.seed(),
             }),
-      })
-      .apply(x) as Sym;
+      }).apply(x) as Sym;
   }
 
   bn(x: Sym, zeroGamma = false): Sym {

@@ -11,8 +11,7 @@
  * scalar code.
  */
 #define CHUNK 64
-EXPORT(channel_sums)
-void channel_sums(const float *a, const float *b, const float *shift, double *out, int rows, int c, int r0, int r1, int mode) {
+static void channel_sums_range(const float *a, const float *b, const float *shift, double *out, int c, int r0, int r1, int mode) {
   const int two = mode == 1;
   for (int k = 0; k < (two ? 2 * c : c); k++) out[k] = 0.0;
   const int c4 = c & ~3;
@@ -62,6 +61,23 @@ void channel_sums(const float *a, const float *b, const float *shift, double *ou
       out[k] += s1;
       if (two) out[c + k] += s2;
     }
+  }
+}
+
+/*
+ * The sums of channel_sums_range for row groups g0..g1-1 of `groups`: group g is rows
+ * [g * rows / groups, (g + 1) * rows / groups) and writes its own sums at out + g * width (width c,
+ * or 2c in mode 1). The caller adds the groups in order. The groups depend on `rows` and
+ * `groups` only, never on which thread runs which group, so the totals are the same bits on any
+ * number of threads.
+ */
+EXPORT(channel_sums)
+void channel_sums(const float *a, const float *b, const float *shift, double *out, int rows, int c, int g0, int g1, int groups,
+                  int mode) {
+  const int width = mode == 1 ? 2 * c : c;
+  for (int g = g0; g < g1; g++) {
+    const int r0 = (int)(((int64_t)g * rows) / groups), r1 = (int)(((int64_t)(g + 1) * rows) / groups);
+    channel_sums_range(a, b, shift, out + (int64_t)g * width, c, r0, r1, mode);
   }
 }
 

@@ -138,12 +138,11 @@ void conv3x3_winograd(const float *x, const float *u, float *out, float *scratch
  * conv3x3_winograd: dU[xi] = sum over tiles of (B^T d B)[xi] (x) (A dy A^T)[xi], then dW = G^T dU G
  * (winograd_filter_grad_out). x [n, h, w, cin] with the forward padding `top`, `left` (zeros read
  * outside it), dy [n, oh, ow, cout]; cin and cout multiples of 4. Work items are 2x2 tiles of dy; a call
- * accumulates its tiles into its own dU [16, cin, cout] (zeroed here), chunk tiles at a time,
+ * accumulates tiles item0..item1-1 into dU [16, cin, cout] (zeroed here), chunk tiles at a time,
  * with scratch of 16 * chunk * (cin + cout) floats.
  */
-EXPORT(conv3x3_winograd_filter_grad)
-void conv3x3_winograd_filter_grad(const float *x, const float *dy, float *du, float *scratch, int n, int h, int w, int cin, int oh,
-                                  int ow, int cout, int chunk, int item0, int item1, int top, int left) {
+static void winograd_filter_grad_tiles(const float *x, const float *dy, float *du, float *scratch, int h, int w, int cin, int oh,
+                                       int ow, int cout, int chunk, int item0, int item1, int top, int left) {
   const int th = (oh + 1) / 2, tw = (ow + 1) / 2;
   const int64_t vStride = (int64_t)chunk * cin, yStride = (int64_t)chunk * cout, plane = (int64_t)cin * cout;
   float *v = scratch, *yt = scratch + 16 * vStride;
@@ -188,8 +187,25 @@ void conv3x3_winograd_filter_grad(const float *x, const float *dy, float *du, fl
 }
 
 /*
- * dW [3, 3, cin, cout] = G^T (sum of the `parts` dU [16, cin, cout] at du, du + 16*cin*cout, ...) G,
- * for input channels ci0..ci1-1.
+ * winograd_filter_grad_tiles for tile groups g0..g1-1 of `groups` over the `tiles` tiles: group g is
+ * tiles [g * tiles / groups, (g + 1) * tiles / groups) and accumulates into its own dU at
+ * du + g * 16 * cin * cout. The groups depend on `tiles` and `groups` only, not on the threads, so
+ * the sum of the groups (winograd_filter_grad_out, in group order) is the same bits on any number
+ * of threads. scratch is this call's own.
+ */
+EXPORT(conv3x3_winograd_filter_grad)
+void conv3x3_winograd_filter_grad(const float *x, const float *dy, float *du, float *scratch, int h, int w, int cin, int oh, int ow,
+                                  int cout, int chunk, int tiles, int g0, int g1, int groups, int top, int left) {
+  const int64_t plane = (int64_t)16 * cin * cout;
+  for (int g = g0; g < g1; g++) {
+    const int t0 = (int)(((int64_t)g * tiles) / groups), t1 = (int)(((int64_t)(g + 1) * tiles) / groups);
+    winograd_filter_grad_tiles(x, dy, du + g * plane, scratch, h, w, cin, oh, ow, cout, chunk, t0, t1, top, left);
+  }
+}
+
+/*
+ * dW [3, 3, cin, cout] = G^T (sum of the `parts` dU [16, cin, cout] at du, du + 16*cin*cout, ...,
+ * added in that order) G, for input channels ci0..ci1-1.
  */
 EXPORT(winograd_filter_grad_out)
 void winograd_filter_grad_out(const float *du, int parts, float *dw, int cin, int cout, int ci0, int ci1) {

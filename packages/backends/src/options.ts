@@ -27,9 +27,10 @@ export interface InitBackendOptions {
   onSkip?: (backend: ConcreteBackend, error: BackendUnavailableError) => void;
   /**
    * wasm only: threads for XNNPACK's convolutions and matrix products (1 to 8), fixed when the
-   * wasm backend first starts in the process or page. In Node, supcon's own kernels split their
-   * sums over the threads, so the count may change the last bits of a run's weights (measured:
-   * two threads against one on a two-epoch run); runs on the same count are bitwise repeatable.
+   * wasm backend first starts in the process or page. The count changes no bit of the results:
+   * XNNPACK splits outputs, not sums, and supcon's own kernels cut their sums into groups fixed by
+   * the shape, which the threads share out (@supcon/train's threads test: two threads give the
+   * one-thread reference weights, uninterrupted and resumed).
    * - Node (default 1): more than 1 starts tfjs's threaded wasm build, which tfjs itself never
    *   uses in Node (see `node/wasm_threads.ts`); supcon's own kernels split their work over as
    *   many threads.

@@ -15,9 +15,9 @@ export { RUN_FILE, RUN_FILES, isRunFile } from './run-layout';
 
 /**
  * Keys of config.json that may differ when a run resumes, as they do not change what is computed:
- * where it is written, how many threads compute it (the same computation; in Node, supcon's
- * threaded wasm kernels split sums over the threads, so a different count may change the last
- * bits of the weights: @supcon/train's reference test pins one thread), its label, how often
+ * where it is written, how many threads compute it (the same computation, to the bit: supcon's
+ * wasm kernels cut their sums into groups fixed by the shape, not by the threads; @supcon/train's
+ * threads test resumes a run on another count), its label, how often
  * mid-epoch checkpoints are taken, and the evaluators, which run on the trained encoder after the
  * last epoch and so cannot change the weights (the summary then holds the new evaluators' results,
  * as `supcon eval` would write). (`train.epochs` may also grow.)

@@ -170,7 +170,7 @@ async function startBackend(config: ResolvedConfig, options: ExportEncoderOption
     await options.startBackend(config.backend, config.threads);
     return;
   }
-  // The thread count changes nothing but the last bits of sums; whatever the backend runs is fine.
+  // The thread count changes no bit of the features; whatever the backend runs is fine.
   await initBackend(config.backend, { ...(options.backendOptions ?? {}) });
 }
 

@@ -6,6 +6,7 @@ import { registerWasmTrainingKernels } from './register';
 import { fusedBatchNormGradConfig } from './FusedBatchNorm_grad';
 import { setConv2dBackpropFilterStrategy, setIm2colMaxFloats } from './Conv2DBackpropFilter';
 import { isChannelReduction } from './ChannelReduce';
+import { gatherSlices, gatherV2Config } from './GatherRows';
 
 type Pad = 'same' | 'valid' | number | [[0, 0], [number, number], [number, number], [0, 0]];
 type Shape4 = [number, number, number, number];
@@ -385,6 +386,63 @@ describe('Identity on wasm shares the data instead of copying it', () => {
     tf.dispose([c, v, snapshot, initial, next]);
     expect(tf.memory().numTensors).toBe(before);
     expect(dataIds()).toBe(idsBefore);
+  });
+});
+
+describe('GatherV2 on wasm copies slices of the heap', () => {
+  // [x shape, indices, axis]: rows of images, a middle axis, repeated and out-of-order indices,
+  // a slice too short for the heap copies (the stock kernel), and a 2-D index tensor.
+  const cases: [number[], number[], number[], number][] = [
+    [[6, 4, 4, 1], [5, 0, 0, 3], [4], 0],
+    [[3, 5, 20], [4, 1, 2, 2, 0], [5], 1],
+    [[3, 5, 20], [4, 1], [2], -2],
+    [[4, 3], [1, 0, 3], [3], 0],
+    [[5, 2, 16], [0, 4, 1, 3], [2, 2], 0],
+  ];
+  it.each(cases)('x %j, indices %j (shape %j), axis %d: the cpu backend\'s values, both dtypes', async (shape, idx, idxShape, axis) => {
+    for (const dtype of ['float32', 'int32'] as const) {
+      const values = Array.from(rand(size(shape), 13), (v) => (dtype === 'int32' ? Math.round(v * 1000) : v));
+      const results: { values: number[]; shape: number[] }[] = [];
+      for (const backend of ['cpu', 'wasm'] as const) {
+        await tf.setBackend(backend);
+        const before = tf.memory().numTensors;
+        const x = tf.tensor(values, shape, dtype);
+        const i = tf.tensor(idx, idxShape, 'int32');
+        const out = tf.gather(x, i, axis);
+        expect(out.dtype).toBe(dtype);
+        results.push({ values: Array.from(await out.data()), shape: out.shape });
+        tf.dispose([x, i, out]);
+        expect(tf.memory().numTensors).toBe(before);
+      }
+      expect(results[1]).toEqual(results[0]);
+    }
+  });
+
+  it('refuses an index out of range with the stock message', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.zeros([3, 16]);
+    const i = tf.tensor1d([0, 3], 'int32');
+    expect(() => tf.gather(x, i)).toThrow('GatherV2: the index value 3 is not in [0, 2]');
+    tf.dispose([x, i]);
+  });
+
+  it('copies image rows (slices of 784 values) itself and leaves short slices to the stock kernel', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.backend();
+    expect(tf.getKernel('GatherV2', 'wasm')!.kernelFunc).toBe(gatherV2Config.kernelFunc);
+    const short = tf.zeros([4, 3]);
+    const i0 = tf.tensor1d([1], 'int32');
+    expect(gatherSlices({ inputs: { x: short, indices: i0 }, attrs: { axis: 0, batchDims: 0 }, backend })).toBeUndefined();
+    tf.dispose([short, i0]);
+    const x = tf.randomUniform([50, 28, 28, 1], 0, 1, 'float32', 3);
+    const i = tf.tensor1d([49, 0, 7], 'int32');
+    const info = gatherSlices({ inputs: { x, indices: i }, attrs: { axis: 0, batchDims: 0 }, backend })!;
+    const out = tf.engine().makeTensorFromTensorInfo(info);
+    expect(out.shape).toEqual([3, 28, 28, 1]);
+    const all = (await x.data()) as Float32Array;
+    const got = (await out.data()) as Float32Array;
+    [49, 0, 7].forEach((r, k) => expect(Buffer.from(got.slice(k * 784, (k + 1) * 784).buffer).equals(Buffer.from(all.slice(r * 784, (r + 1) * 784).buffer))).toBe(true));
+    tf.dispose([x, i, out]);
   });
 });
 

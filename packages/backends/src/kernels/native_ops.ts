@@ -57,6 +57,21 @@ function rowGrain(c: number): number {
   return Math.max(1, Math.ceil(GRAIN_FLOATS / Math.max(1, c)));
 }
 
+/**
+ * Most groups a reduction is cut into (the most threads `initBackend` starts): enough for every
+ * thread to have work, few enough that adding the groups' partial sums stays cheap.
+ */
+export const REDUCTION_GROUPS = 8;
+
+/**
+ * How many groups a reduction over `items` work items is cut into: at most
+ * {@link REDUCTION_GROUPS}, each of at least `grain` items where there are enough. It depends on the
+ * shape only, never on the thread count, so a sum's grouping (and its bits) does not either.
+ */
+export function reductionGroups(items: number, grain: number): number {
+  return Math.max(1, Math.min(REDUCTION_GROUPS, Math.floor(items / Math.max(1, grain))));
+}
+
 /** Scratch of `doubles` float64 slots in the heap: the tensor holding it and its 8-aligned offset. */
 function scratchDoubles(backend: object, doubles: number): [TensorInfo, number] {
   const t = makeOutput(backend, [2 * doubles + 2]);
@@ -80,20 +95,16 @@ export function channelSums(
   const width = mode === 1 ? 2 * c : c;
   const out = new Float64Array(width);
   if (rows === 0 || c === 0) return out;
-  const parts = splitParts(k, rows, rowGrain(c));
-  const [scratch, base] = scratchDoubles(backend, parts * width);
+  // Row groups fixed by the shape, not by the threads: each group sums its own rows and the groups
+  // are added in order, so the totals are the same bits on any number of threads.
+  const groups = reductionGroups(rows, rowGrain(c));
+  const [scratch, base] = scratchDoubles(backend, groups * width);
   const pa = heapOffset(backend, a);
   const pb = b === undefined ? 0 : heapOffset(backend, b);
   const ps = shift === undefined ? 0 : heapOffset(backend, shift);
-  runSplit(
-    k,
-    'channel_sums',
-    rows,
-    (r0, r1, part) => [pa, pb, ps, base + part * width * 8, rows, c, r0, r1, mode],
-    rowGrain(c),
-  );
-  const view = new Float64Array((backend as HeapBackend).wasm.HEAPU8.buffer, base, parts * width);
-  for (let p = 0; p < parts; p++) for (let i = 0; i < width; i++) out[i]! += view[p * width + i]!;
+  runSplit(k, 'channel_sums', groups, (g0, g1) => [pa, pb, ps, base, rows, c, g0, g1, groups, mode]);
+  const view = new Float64Array((backend as HeapBackend).wasm.HEAPU8.buffer, base, groups * width);
+  for (let g = 0; g < groups; g++) for (let i = 0; i < width; i++) out[i]! += view[g * width + i]!;
   free(backend, scratch);
   return out;
 }
@@ -322,8 +333,10 @@ export function winogradConv3x3(
 
 /**
  * Filter gradient [3, 3, cin, cout] of a 3x3 stride-1 convolution by Winograd F(2x2, 3x3): `x`
- * [n, h, w, cin] with the forward padding `top`/`left` (read as zeros), dy [n, oh, ow, cout]. Tiles of dy are split over the threads, each accumulating its own
- * transformed gradient; one more split over input channels sums them and transforms back.
+ * [n, h, w, cin] with the forward padding `top`/`left` (read as zeros), dy [n, oh, ow, cout]. The
+ * tiles of dy are cut into groups fixed by the shape (see {@link reductionGroups}), which the
+ * threads share out, each group accumulating its own transformed gradient; one more split over
+ * input channels adds the groups in order and transforms back.
  */
 export function winogradFilterGrad(
   k: Instance,
@@ -342,37 +355,35 @@ export function winogradFilterGrad(
     return dw;
   }
   const chunk = Math.max(16, Math.floor(32768 / (cin + cout)) & ~3);
-  const parts = splitParts(k, tiles, chunk);
+  // Tile groups fixed by the shape, not by the threads: each group accumulates its own dU and the
+  // groups are added in order, so dW is the same bits on any number of threads.
+  const groups = reductionGroups(tiles, chunk);
+  const parts = splitParts(k, groups);
   const perPart = 16 * chunk * (cin + cout);
   const plane = 16 * cin * cout;
-  const du = makeOutput(backend, [parts * plane]);
+  const du = makeOutput(backend, [groups * plane]);
   const scratch = makeOutput(backend, [parts * perPart]);
   const [px, pdy, pdu, ps, pdw] = [x, dy, du, scratch, dw].map((t) => heapOffset(backend, t));
-  runSplit(
-    k,
-    'conv3x3_winograd_filter_grad',
-    tiles,
-    (t0, t1, part) => [
-      px!,
-      pdy!,
-      pdu! + part * plane * 4,
-      ps! + part * perPart * 4,
-      n,
-      h,
-      w,
-      cin,
-      oh,
-      ow,
-      cout,
-      chunk,
-      t0,
-      t1,
-      top,
-      left,
-    ],
+  runSplit(k, 'conv3x3_winograd_filter_grad', groups, (g0, g1, part) => [
+    px!,
+    pdy!,
+    pdu!,
+    ps! + part * perPart * 4,
+    h,
+    w,
+    cin,
+    oh,
+    ow,
+    cout,
     chunk,
-  );
-  runSplit(k, 'winograd_filter_grad_out', cin, (c0, c1) => [pdu!, parts, pdw!, cin, cout, c0, c1]);
+    tiles,
+    g0,
+    g1,
+    groups,
+    top,
+    left,
+  ]);
+  runSplit(k, 'winograd_filter_grad_out', cin, (c0, c1) => [pdu!, groups, pdw!, cin, cout, c0, c1]);
   free(backend, du, scratch);
   return dw;
 }

@@ -15,6 +15,7 @@ import { conv2DBackpropInputConfig } from './Conv2DBackpropInput';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './DepthwiseConv2dNativeBackpropFilter';
 import { depthwiseConv2dNativeBackpropInputConfig } from './DepthwiseConv2dNativeBackpropInput';
 import { fusedBatchNormGradConfig } from './FusedBatchNorm_grad';
+import { gatherV2Config } from './GatherRows';
 import { identityConfig } from './Identity';
 import { meanGradConfig } from './Mean_grad';
 import { installWasmMemoryGuard } from './memory_guard';
@@ -30,6 +31,7 @@ export const wasmTrainingKernelConfigs: readonly KernelConfig[] = [
   identityConfig,
   castConfig,
   tileConfig,
+  gatherV2Config,
   conv2DConfig,
   fusedConv2DConfig,
   batchNormTrainingConfig,
@@ -48,7 +50,8 @@ let registered = false;
  *   `Identity`, which shares its input's data instead of copying it;
  * - faster for the cases a training step hits, the stock kernel for every other case: `Conv2D` and
  *   `FusedConv2D` (no bias, no activation), `Sum` and `Mean` over every axis but the last, `Cast`
- *   to the same dtype (shares the data), `Tile` of one block of size-1 axes;
+ *   to the same dtype (shares the data), `Tile` of one block of size-1 axes, `GatherV2` of slices
+ *   of at least 16 float32/int32 values (heap copies);
  * - supcon's own: `SupConBatchNormTraining` and `SupConBatchNormTrainingGrad`
  *   (`BATCH_NORM_TRAINING` and `BATCH_NORM_TRAINING_GRAD`, run by @supcon/backbones'
  *   `batchNormTraining` op);
@@ -72,6 +75,7 @@ export function registerWasmTrainingKernels(): void {
     channelMeanConfig,
     castConfig,
     tileConfig,
+    gatherV2Config,
     conv2DConfig,
     fusedConv2DConfig,
   ];
