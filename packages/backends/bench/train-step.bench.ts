@@ -7,8 +7,11 @@
  *
  * Flags: --model small|resnet18|all, --batch N, --steps N, --profile (per-kernel times of one step),
  * --no-torch (skip PyTorch), --torch-threads N, --threads N (XNNPACK threads of the wasm backend, tfjs's
- * threaded build; default the available CPUs, at most 8, as the CLI's threads: 'auto'), --workers N (data parallel), --micro N (tfjs micro-batch, gradients accumulated; default the batch).
+ * threaded build; default the available CPUs, at most 8, as the CLI's threads: 'auto'), --workers N (data parallel), --micro N (tfjs micro-batch, gradients accumulated; default the batch),
+ * --backend wasm|cpu|webgpu|tensorflow|tensorflow-gpu (default wasm; tools/gpu-check.sh runs the GPU ones),
+ * --json FILE (also write the results as JSON).
  */
+import { writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -18,6 +21,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-wasm';
 import { initBackend, wasmThreadsInUse } from '../src/index';
+import type { ConcreteBackend } from '../src/index';
 import { MODELS, buildModel, contrastiveLoss, setBatchNormKind, type ModelSpec } from './models';
 
 const args = process.argv.slice(2);
@@ -38,6 +42,13 @@ const profile = args.includes('--profile');
 const workers = Number(flag('workers', '1'));
 // Default: the CPUs Node reports, at most 8 (what the CLI's `threads: 'auto'` uses).
 const threads = Number(flag('threads', String(Math.min(8, availableParallelism()))));
+const backendName = flag('backend', 'wasm') as ConcreteBackend;
+const jsonOut = flag('json', '');
+const BENCH_BACKENDS: readonly ConcreteBackend[] = ['wasm', 'cpu', 'webgpu', 'tensorflow', 'tensorflow-gpu'];
+if (!BENCH_BACKENDS.includes(backendName))
+  throw new Error(`--backend: expected one of ${BENCH_BACKENDS.join(', ')}, got ${backendName}`);
+if (backendName !== 'wasm' && workers > 1)
+  throw new Error(`--workers: data parallel runs wasm instances; --backend ${backendName} runs one`);
 const torchThreads = flag('torch-threads', '');
 const withTorch = !args.includes('--no-torch');
 // --bn tfjs: tf.layers.batchNormalization instead of @supcon/backbones' BatchNorm.
@@ -264,11 +275,14 @@ function torchImagesPerSecond(name: string): TorchResult | undefined {
 }
 
 async function main() {
-  await initBackend('wasm', { threads });
+  await initBackend(backendName, backendName === 'wasm' ? { threads } : {});
   void tfl;
   console.log(
-    `train step, batch ${batch}, ${steps} timed steps; tfjs ${tf.version_core} wasm (${workers > 1 ? `${workers} worker threads` : `${wasmThreadsInUse()} XNNPACK thread(s)`}) + @supcon/backends kernels`,
+    backendName === 'wasm'
+      ? `train step, batch ${batch}, ${steps} timed steps; tfjs ${tf.version_core} wasm (${workers > 1 ? `${workers} worker threads` : `${wasmThreadsInUse()} XNNPACK thread(s)`}) + @supcon/backends kernels`
+      : `train step, batch ${batch}, ${steps} timed steps; tfjs ${tf.version_core} ${backendName} (tfjs's stock kernels)`,
   );
+  const results: { backend: string; model: string; imagesPerSecond: number; loss: number; torchImagesPerSecond?: number }[] = [];
   const names =
     which === 'all' ? (['small', 'resnet18'] as const) : ([which] as ('small' | 'resnet18')[]);
   const rows: string[] = [];
@@ -291,9 +305,10 @@ async function main() {
           `  ${name}: tfjs runs the batch of ${batch} as ${Math.ceil(batch / micro)} micro-batches of ${micro} (gradients accumulated, one update)`,
         );
       t = await tfjsImagesPerSecond(spec, micro);
-      heapNote = `${(wasmHeapBytes() / 2 ** 20).toFixed(0)} MiB heap`;
+      heapNote = backendName === 'wasm' ? `${(wasmHeapBytes() / 2 ** 20).toFixed(0)} MiB heap` : `${(tf.memory().numBytes / 2 ** 20).toFixed(0)} MiB of tensors after`;
     }
     const ratio = torch ? t.ips / torch.images_per_s : NaN;
+    results.push({ backend: backendName, model: name, imagesPerSecond: t.ips, loss: t.loss, ...(torch ? { torchImagesPerSecond: torch.images_per_s } : {}) });
     rows.push(
       `| ${name.padEnd(8)} | ${t.ips.toFixed(1).padStart(7)} | ${torch ? torch.images_per_s.toFixed(1).padStart(7) : '    n/a'} (${torch?.threads ?? '?'} thr) | ${ratio.toFixed(3)} | ${heapNote}, ${(peakRss / 2 ** 20).toFixed(0)} MiB rss | ${torch ? torch.peak_rss_mb.toFixed(0) : 'n/a'} MiB |`,
     );
@@ -306,6 +321,7 @@ async function main() {
   );
   console.log('| --- | --- | --- | --- | --- | --- |');
   for (const r of rows) console.log(r);
+  if (jsonOut) writeFileSync(jsonOut, JSON.stringify(results, null, 2));
 }
 
 main().catch((e: unknown) => {

@@ -10,6 +10,12 @@ interface GpuLike {
   requestAdapter(options?: { powerPreference?: string }): Promise<unknown>;
 }
 
+/** Whether this runs in Node (read from globalThis, so browser bundles reference no `process`). */
+function inNode(): boolean {
+  const p = (globalThis as { process?: { versions?: { node?: string } } }).process;
+  return typeof p?.versions?.node === 'string';
+}
+
 function navigatorGpu(): GpuLike | undefined {
   const nav = (globalThis as { navigator?: { gpu?: GpuLike } }).navigator;
   return nav?.gpu ?? undefined;
@@ -57,8 +63,11 @@ export async function checkGpuAvailable(backend: ConcreteBackend): Promise<void>
     if (adapter == null)
       throw new BackendUnavailableError(
         backend,
-        "initBackend('webgpu'): no WebGPU adapter was found (navigator.gpu.requestAdapter() returned null): WebGPU is there but no GPU is usable" +
-          " (none, blocklisted, or disabled in this browser); use 'webgl' or 'wasm' instead",
+        inNode()
+          ? "initBackend('webgpu'): no WebGPU adapter was found (navigator.gpu.requestAdapter() returned null): the 'webgpu' package's Dawn found no GPU it can use" +
+              " (it needs a GPU with a Vulkan driver on Linux, Metal on macOS, D3D12 on Windows); use 'tensorflow-gpu' (CUDA) or 'wasm' instead"
+          : "initBackend('webgpu'): no WebGPU adapter was found (navigator.gpu.requestAdapter() returned null): WebGPU is there but no GPU is usable" +
+              " (none, blocklisted, or disabled in this browser); use 'webgl' or 'wasm' instead",
       );
   } else if (backend === 'webgl') {
     if (webglContext() === undefined)

@@ -30,6 +30,8 @@ export interface Platform {
   unsupported?(backend: ConcreteBackend): string | undefined;
   /** How the wasm backend's threads start here. */
   wasmThreads: WasmThreadStartup;
+  /** Makes `backend`'s API available before it is checked and loaded (Node: WebGPU from the `webgpu` package). */
+  prepare?(backend: ConcreteBackend, options: InitBackendOptions): Promise<void>;
 }
 
 async function loadPackage(backend: ConcreteBackend, load: ModuleLoader): Promise<unknown> {
@@ -62,6 +64,7 @@ async function startBackend(
   const why = platform.unsupported?.(backend);
   if (why !== undefined)
     throw new BackendUnavailableError(backend, `initBackend('${backend}'): ${why}`);
+  await platform.prepare?.(backend, options);
   await checkGpuAvailable(backend);
   const { pkg, tfName } = BACKEND_PACKAGES[backend];
   // A GPU backend the app imported itself (it registers on import) needs no loading here.
@@ -70,7 +73,9 @@ async function startBackend(
   if (tf.findBackendFactory(tfName) == null && tf.findBackend(tfName) == null) {
     throw new BackendUnavailableError(
       backend,
-      `initBackend('${backend}'): ${pkg} loaded but registered no '${tfName}' backend (is it a different @tensorflow/tfjs-core than ${tf.version_core}?)`,
+      `initBackend('${backend}'): ${pkg} loaded but registered no '${tfName}' backend (is it a different @tensorflow/tfjs-core than ${tf.version_core}?` +
+        (backend === 'webgpu' ? ' Or was it imported before navigator.gpu existed? It registers only where WebGPU is, when first imported.' : '') +
+        ')',
     );
   }
   await registerTfjsGradients();

@@ -5,6 +5,7 @@ import type { BackendName, ConcreteBackend } from '../names';
 import type { InitBackendOptions } from '../options';
 import { requireOptional } from './require';
 import { nodeWasmThreads } from './wasm_thread_startup';
+import { importOptional, provideNodeWebGpu } from './webgpu';
 
 const node: Platform = {
   // Never a static import, so bundlers and the ESM/CJS builds leave the optional packages alone.
@@ -14,6 +15,9 @@ const node: Platform = {
     return "WebGL needs a browser (a canvas with a GPU context); in Node use 'tensorflow-gpu' for a GPU, or 'wasm'";
   },
   wasmThreads: nodeWasmThreads,
+  prepare: async (backend, options) => {
+    if (backend === 'webgpu') await provideNodeWebGpu(options.load ?? importOptional);
+  },
 };
 
 /**
@@ -25,6 +29,10 @@ const node: Platform = {
  *   `threads` threads (default 1), then `registerWasmTrainingKernels()` (supcon's convolution-
  *   gradient and reduction kernels; see `wasmFeatures()` for SIMD/threads).
  * - `'cpu'`: `@tensorflow/tfjs-backend-cpu` (plain JS; slow, exact reference).
+ * - `'webgpu'` (only when named): `@tensorflow/tfjs-backend-webgpu` on the GPU that the optional
+ *   package `webgpu` (Dawn, prebuilt inside the npm package) finds; it installs `navigator.gpu`
+ *   and the WebGPU constants on `globalThis` unless the app has a `navigator.gpu` already. No
+ *   adapter (no GPU, or no driver Dawn can use) is a {@link BackendUnavailableError} that says so.
  * - `'auto'` (default): tries tensorflow-gpu, tensorflow, wasm, cpu in that order.
  * @returns the backend now in use, never `'auto'`.
  * @throws Error `unknown backend 'x': expected one of ...` for a bad name;
