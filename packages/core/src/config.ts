@@ -38,9 +38,13 @@ export interface TrainConfig {
   /**
    * A FIFO memory bank of earlier steps' projections and labels, added to the loss's contrast set
    * (never anchors, no gradient), updated after each step's loss. `size`: rows kept (0: none, the
-   * plain run). Only for losses that take one (supcon-out, supcon-in, simclr).
+   * plain run). Only for losses that take one (supcon-out, supcon-in, simclr). `momentum` (in
+   * [0, 1), needs `size` > 0; default none: the bank gets the trained model's own projections):
+   * the bank's rows come from a MoCo-style key model instead, a copy of encoder + head whose
+   * trainable weights follow the trained ones by EMA after every step,
+   * `key = momentum * key + (1 - momentum) * query`.
    */
-  memory?: { size: number };
+  memory?: { size: number; momentum?: number };
 }
 
 /** `checkpoint` section of a config. */

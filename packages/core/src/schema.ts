@@ -29,8 +29,25 @@ const baseSchema = z
         batchSize: positiveInt(),
         views: positiveInt().default(2),
         memory: z
-          .object({ size: z.number({ error: 'expected an integer >= 0' }).int({ error: 'expected an integer >= 0' }).min(0, { error: 'expected an integer >= 0' }) })
+          .object({
+            size: z.number({ error: 'expected an integer >= 0' }).int({ error: 'expected an integer >= 0' }).min(0, { error: 'expected an integer >= 0' }),
+            momentum: z
+              .number({ error: 'expected a number from 0 up to (not including) 1' })
+              .min(0, { error: 'expected a number from 0 up to (not including) 1' })
+              .lt(1, { error: 'expected a number from 0 up to (not including) 1' })
+              .optional(),
+          })
           .strict()
+          // Also when size itself is wrong or missing (`when`), so both paths are named.
+          .superRefine(
+            (memory, ctx) => {
+              const { size, momentum } = memory as { size?: unknown; momentum?: unknown };
+              if (momentum !== undefined && !(typeof size === 'number' && size > 0)) {
+                ctx.addIssue({ code: 'custom', path: ['momentum'], message: `a momentum key encoder fills the memory bank: it needs train.memory.size > 0, got ${size === undefined ? 'no size' : `size ${String(size)}`}` });
+              }
+            },
+            { when: () => true },
+          )
           .optional(),
       })
       .strict(),

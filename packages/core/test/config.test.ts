@@ -182,6 +182,38 @@ describe('configJsonSchema', () => {
   });
 });
 
+describe('train.memory', () => {
+  const issuesOf = (memory: unknown) => {
+    const result = validateConfig({ train: { ...minimal.train, memory } }, createRegistry());
+    return result.success ? [] : result.issues;
+  };
+
+  it('takes a size and an optional momentum in [0, 1)', () => {
+    for (const memory of [{ size: 0 }, { size: 64 }, { size: 64, momentum: 0 }, { size: 64, momentum: 0.999 }]) {
+      expect(resolveConfig({ train: { ...minimal.train, memory } }, createRegistry()).train.memory).toEqual(memory);
+    }
+  });
+
+  it('refuses a momentum outside [0, 1), or without a bank to fill, naming train.memory.momentum', () => {
+    const range = 'expected a number from 0 up to (not including) 1';
+    expect(issuesOf({ size: 64, momentum: 1 })).toEqual([{ path: 'train.memory.momentum', message: `${range}, got 1` }]);
+    expect(issuesOf({ size: 64, momentum: -0.1 })).toEqual([{ path: 'train.memory.momentum', message: `${range}, got -0.1` }]);
+    expect(issuesOf({ size: 64, momentum: '0.9' })).toEqual([{ path: 'train.memory.momentum', message: `${range}, got "0.9"` }]);
+    const noBank = 'a momentum key encoder fills the memory bank: it needs train.memory.size > 0, got';
+    expect(issuesOf({ size: 0, momentum: 0.9 })).toEqual([{ path: 'train.memory.momentum', message: `${noBank} size 0` }]);
+    // No size: both are named, the missing size and the momentum that needs it.
+    expect(issuesOf({ momentum: 0.9 })).toEqual([
+      { path: 'train.memory.size', message: 'expected an integer >= 0, got nothing' },
+      { path: 'train.memory.momentum', message: `${noBank} no size` },
+    ]);
+  });
+
+  it('is in the JSON Schema with its bounds', () => {
+    const schema = configJsonSchema(createRegistry()) as { properties: { train: { properties: { memory: { properties: Record<string, unknown> } } } } };
+    expect(schema.properties.train.properties.memory.properties.momentum).toMatchObject({ type: 'number', minimum: 0, exclusiveMaximum: 1 });
+  });
+});
+
 describe('messages for common mistakes', () => {
   const strictPlugin = definePlugin({
     name: 'strict-parts',

@@ -20,37 +20,54 @@ export type MemoryBankState = {
 };
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const B64_CODES = Uint8Array.from(B64, (c) => c.charCodeAt(0));
+/** The value of each base64 character code, 255 for any other. */
+const B64_VALUES = (() => {
+  const values = new Uint8Array(256).fill(255);
+  B64_CODES.forEach((code, i) => (values[code] = i));
+  return values;
+})();
+const ascii = new TextDecoder('latin1');
 
-function toBase64(bytes: Uint8Array): string {
-  let out = '';
+/** Base64 (standard alphabet, `=` padding) of `bytes`; checkpoint state holds weights and rows this way. */
+export function toBase64(bytes: Uint8Array): string {
+  const out = new Uint8Array(Math.ceil(bytes.length / 3) * 4);
+  let j = 0;
   for (let i = 0; i < bytes.length; i += 3) {
     const a = bytes[i]!;
     const b = i + 1 < bytes.length ? bytes[i + 1]! : 0;
     const c = i + 2 < bytes.length ? bytes[i + 2]! : 0;
-    out += B64[a >> 2]! + B64[((a & 3) << 4) | (b >> 4)]!;
-    out += i + 1 < bytes.length ? B64[((b & 15) << 2) | (c >> 6)]! : '=';
-    out += i + 2 < bytes.length ? B64[c & 63]! : '=';
+    out[j++] = B64_CODES[a >> 2]!;
+    out[j++] = B64_CODES[((a & 3) << 4) | (b >> 4)]!;
+    out[j++] = i + 1 < bytes.length ? B64_CODES[((b & 15) << 2) | (c >> 6)]! : 61; // '='
+    out[j++] = i + 2 < bytes.length ? B64_CODES[c & 63]! : 61;
   }
-  return out;
+  return ascii.decode(out);
 }
 
-function fromBase64(text: string, byteLength: number, what: string): Uint8Array {
-  const clean = text.replace(/=+$/, '');
-  const bytes = new Uint8Array(Math.floor((clean.length * 3) / 4));
+/**
+ * The bytes of base64 `text`, which must hold exactly `byteLength` of them.
+ * @throws `${who}: ${what} is not base64 ...` / `... holds N bytes, expected M`.
+ */
+export function fromBase64(text: string, byteLength: number, what: string, who = 'memory bank'): Uint8Array {
+  let length = text.length;
+  while (length > 0 && text.charCodeAt(length - 1) === 61) length--;
+  const bytes = new Uint8Array(Math.floor((length * 3) / 4));
   let bits = 0;
   let value = 0;
   let j = 0;
-  for (let i = 0; i < clean.length; i++) {
-    const d = B64.indexOf(clean[i]!);
-    if (d < 0) throw new Error(`memory bank: ${what} is not base64 (character ${i})`);
-    value = (value << 6) | d;
+  for (let i = 0; i < length; i++) {
+    const code = text.charCodeAt(i);
+    const d = code < 256 ? B64_VALUES[code]! : 255;
+    if (d === 255) throw new Error(`${who}: ${what} is not base64 (character ${i})`);
+    value = ((value << 6) | d) & 0xffffff;
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
       bytes[j++] = (value >> bits) & 255;
     }
   }
-  if (j !== byteLength) throw new Error(`memory bank: ${what} holds ${j} bytes, expected ${byteLength}`);
+  if (j !== byteLength) throw new Error(`${who}: ${what} holds ${j} bytes, expected ${byteLength}`);
   return bytes;
 }
 

@@ -12,7 +12,8 @@
  *
  * Every random draw comes from the runner's named generators ('augment', and the part paths used
  * to build the models), which the runner checkpoints, so a resumed run ends where an
- * uninterrupted one does.
+ * uninterrupted one does. (`train.memory.momentum`'s key model is built from forks of the
+ * backbone's and head's generators, which move neither, and then takes the trained model's weights.)
  */
 import { RUN_FILE } from '@supcon/core';
 import * as tf from '@tensorflow/tfjs-core';
@@ -31,6 +32,7 @@ import type {
   RunnerContext,
   RunnerTask,
   SchedulePart,
+  StepResult,
   TaskStepInfo,
 } from '@supcon/core';
 import { batchToTensor } from '@supcon/data';
@@ -40,6 +42,8 @@ import { assertTrainable, configIssues } from './preflight';
 import type { StepProfile } from './profile';
 import { MemoryBank } from './memory-bank';
 import type { MemoryBankState } from './memory-bank';
+import { KeyEncoder } from './key-encoder';
+import type { KeyEncoderState } from './key-encoder';
 
 export type Stage = 'supcon' | 'simclr' | 'ce';
 
@@ -111,7 +115,18 @@ export function createProcedure(options: ProcedureOptions = {}): Procedure {
   let learningRate = 0;
   /** `train.memory`'s bank (contrastive stages with a size > 0). */
   let bank: MemoryBank | undefined;
+  /**
+   * `train.memory.momentum`'s key encoder, whose projections fill the bank. Built on first use (the
+   * first step, or `restore`), so that evaluating or exporting a run builds no second model, and
+   * disposed by `evaluate` (training is over) or by the next `setup`.
+   */
+  let key: KeyEncoder | undefined;
+  let buildKey: (() => Promise<KeyEncoder>) | undefined;
   const profile = options.profile;
+  const ensureKey = async (): Promise<KeyEncoder | undefined> => {
+    if (!key && buildKey) key = await buildKey();
+    return key;
+  };
 
   const task: Procedure = {
     get stage() {
@@ -120,6 +135,9 @@ export function createProcedure(options: ProcedureOptions = {}): Procedure {
 
     setup(parts: RunParts, context: RunnerContext) {
       const { config } = context;
+      key?.dispose();
+      key = undefined;
+      buildKey = undefined;
       const missing = configIssues(config);
       if (missing.length) throw new SupconConfigError(missing);
       const required = { backbone: parts.backbone, augment: parts.augment, optimizer: parts.optimizer } as const;
@@ -156,6 +174,23 @@ export function createProcedure(options: ProcedureOptions = {}): Procedure {
         const projectionDim = model.outputs[0].shape[model.outputs[0].shape.length - 1];
         if (typeof projectionDim !== 'number') throw new Error(`head: the projection must be [batch, dim], got ${JSON.stringify(model.outputs[0].shape)}`);
         bank = new MemoryBank(memorySize, projectionDim);
+        const momentum = config.train.memory?.momentum;
+        if (momentum !== undefined) {
+          if (!config.backbone || !config.head) throw new SupconConfigError([{ path: 'train.memory.momentum', message: 'a key encoder is built from the config\'s backbone and head: name both' }]);
+          const { backbone, head } = config;
+          const query = model;
+          const shared = { batchSize: config.train.batchSize, logger: context.logger, numClasses };
+          // Throwaway generators: forks read only their parent's seed, so no stream of the run moves
+          // (the query model's initial weights and every later draw are those of the plain run).
+          const rng = (path: string) => context.rng(path).fork('train.memory.momentum');
+          buildKey = async () => {
+            const keyEncoder = await context.registry.build('backbone', backbone, { ...shared, rng: rng('backbone'), inputShape: train.shape }, 'backbone');
+            const keyHead = await context.registry.build('head', head, { ...shared, rng: rng('head'), inputShape: [featureDim] }, 'head');
+            const keyInput = tfl.input({ shape: train.shape });
+            const keyModel = tfl.model({ inputs: keyInput, outputs: keyHead.apply(keyEncoder.apply(keyInput)) as tfl.SymbolicTensor, name: 'contrastive_key_model' });
+            return new KeyEncoder(keyModel, query, momentum);
+          };
+        }
       }
       augment = parts.augment!;
       optimizer = parts.optimizer!;
@@ -167,7 +202,9 @@ export function createProcedure(options: ProcedureOptions = {}): Procedure {
       );
     },
 
-    step(batch: Int32Array, info: TaskStepInfo, context: RunnerContext) {
+    step(batch: Int32Array, info: TaskStepInfo, context: RunnerContext): StepResult | Promise<StepResult> {
+      // A fresh run's first step builds the key encoder: a copy of the initial weights.
+      if (buildKey && !key) return ensureKey().then(() => task.step(batch, info, context));
       // The global step, never the step within the epoch: one path for every procedure.
       learningRate = applySchedule(optimizer, schedule, info);
       const started = performance.now();
@@ -193,6 +230,11 @@ export function createProcedure(options: ProcedureOptions = {}): Procedure {
           const { value: cost, grads } = tf.variableGrads(() => {
             const t0 = p ? performance.now() : 0;
             const out = model.apply(x, { training: true }) as tf.Tensor2D;
+            // With a key encoder, the bank's rows are its projections of the same views, with its
+            // weights from before this step's EMA; computed under this tape (so that tfjs runs the
+            // same kernels as for `out`) but not differentiated: its variables are not in `variables`
+            // and the loss does not use them.
+            if (bank && key) projections = tf.keep(key.project(x));
             const t1 = p ? p.add('forward', t0) : 0;
             let result: tf.Scalar;
             if (stage === 'ce') result = loss.compute({ logits: out, labels });
@@ -200,8 +242,9 @@ export function createProcedure(options: ProcedureOptions = {}): Procedure {
               const dim = out.shape[1];
               const features = tf.transpose(tf.reshape(out, [views, batch.length, dim]), [1, 0, 2]) as tf.Tensor3D;
               result = memory ? loss.compute({ features, labels, memory }) : loss.compute({ features, labels });
-              // The projections go into the bank after the update (the tape keeps `out` for backward).
-              if (bank) projections = tf.keep(tf.clone(out));
+              // The projections go into the bank after the update (the tape keeps `out` for backward);
+              // with a key encoder, its projections go in instead (above).
+              if (bank && !key) projections = tf.keep(tf.clone(out));
             }
             if (p) taped = p.add('loss', t1) - t0;
             return result;
@@ -215,12 +258,21 @@ export function createProcedure(options: ProcedureOptions = {}): Procedure {
           const norm = tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))));
           const read = tf.stack([tf.cast(cost, 'float32'), norm]).dataSync();
           // Non-finite: leave the weights as they were; the runner stops the run at this step.
-          if (Number.isFinite(read[0]) && Number.isFinite(read[1])) optimizer.optimizer.applyGradients(grads);
-          if (p) p.add('optimizer', t);
+          const finite = Number.isFinite(read[0]) && Number.isFinite(read[1]);
+          if (finite) optimizer.optimizer.applyGradients(grads);
+          if (p) t = p.add('optimizer', t);
+          if (key) {
+            // A step that is not kept leaves the key model as it was (its moving statistics too).
+            key.settle(finite);
+            // The EMA toward the updated query weights.
+            if (finite) key.follow(variables);
+            if (p) p.add('optimizer', t);
+          }
           return [read[0], read[1]] as const;
         });
       } catch (error) {
         projections?.dispose();
+        key?.settle(false);
         throw error;
       } finally {
         if (memory) tf.dispose([memory.features, memory.labels]);
@@ -253,6 +305,9 @@ export function createProcedure(options: ProcedureOptions = {}): Procedure {
     async evaluate(context: RunnerContext) {
       // Training is over: the last epoch's checkpoint is written.
       profile?.finish();
+      key?.dispose();
+      key = undefined;
+      buildKey = undefined;
       const results: Record<string, EvalResult> = {};
       if (evaluators.length === 0) return results;
       const trainFeatures = encodeDataset(encoder, train);
@@ -283,16 +338,26 @@ export function createProcedure(options: ProcedureOptions = {}): Procedure {
     },
 
     checkpoint() {
-      return { model, optimizer: optimizer.optimizer, state: { imagesSeen, trainSeconds, ...(bank ? { memory: bank.state() } : {}) } };
+      // The key encoder is there from the first step to `evaluate` (the runner checkpoints in between).
+      const memory = bank ? { memory: bank.state(), ...(key ? { keyEncoder: key.state() } : {}) } : {};
+      return { model, optimizer: optimizer.optimizer, state: { imagesSeen, trainSeconds, ...memory } };
     },
 
-    restore(state) {
-      const s = (state ?? {}) as { imagesSeen?: number; trainSeconds?: number; memory?: MemoryBankState };
+    async restore(state) {
+      const s = (state ?? {}) as { imagesSeen?: number; trainSeconds?: number; memory?: MemoryBankState; keyEncoder?: KeyEncoderState };
       imagesSeen = s.imagesSeen ?? 0;
       trainSeconds = s.trainSeconds ?? 0;
       if (bank) {
         if (!s.memory) throw new Error('train.memory: the checkpoint holds no memory bank (the run was started without train.memory); resume it with its own config');
         bank.restore(s.memory);
+      }
+      if (buildKey) {
+        if (!s.keyEncoder)
+          throw new Error('train.memory.momentum: the checkpoint holds no key encoder weights (the run was started without train.memory.momentum); resume it with its own config');
+        // Built from the restored query weights, then every key weight from the checkpoint.
+        (await ensureKey())!.restore(s.keyEncoder);
+      } else if (s.keyEncoder) {
+        throw new Error('train.memory.momentum: the checkpoint holds a key encoder, the config asks for none (the run was started with train.memory.momentum); resume it with its own config');
       }
     },
 

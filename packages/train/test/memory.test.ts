@@ -118,7 +118,8 @@ describe('train.memory in a run', () => {
     for (const [memory, message] of [
       [{ size: -1 }, /train\.memory\.size: expected an integer >= 0/],
       [{ size: 2.5 }, /train\.memory\.size: expected an integer, got 2\.5/],
-      [{ size: 8, momentum: 0.9 }, /train\.memory.*momentum/],
+      [{ size: 8, momentum: 1 }, /train\.memory\.momentum: expected a number from 0 up to \(not including\) 1, got 1/],
+      [{ size: 0, momentum: 0.9 }, /train\.memory\.momentum: a momentum key encoder fills the memory bank: it needs train\.memory\.size > 0, got size 0/],
     ] as const) {
       const bad = await run({ ...base, train: { ...(base.train as object), memory } });
       expect(String(bad.result)).toMatch(message);
