@@ -16,6 +16,7 @@ import { initBackend } from '@supcon/backends';
 import { train } from '../src';
 import { MemoryBank } from '../src/memory-bank';
 import configsJson from './fixtures/reference-configs.json';
+import { checkpointFile, recordedRun } from './recorded-run';
 
 const reference = JSON.parse(readFileSync(path.join(__dirname, 'fixtures/reference.json'), 'utf8')) as {
   runs: Record<string, { checkpoint: string; weightsSha256: string; epochLoss: number[] }>;
@@ -26,22 +27,7 @@ const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('he
 const tmp = (name: string) => path.join(mkdtempSync(path.join(tmpdir(), 'supcon-memory-')), name);
 const withMemory = (size: number) => ({ ...base, train: { ...(base.train as object), memory: { size } } });
 
-/** Trains `config` into a new folder; the loss of every step, and the folder. */
-async function run(config: Record<string, unknown>, options: { stopAt?: number; out?: string; resume?: boolean } = {}) {
-  const losses: number[] = [];
-  const out = options.out ?? tmp('run');
-  const hooks = [
-    {
-      afterStep(_context: unknown, step: { globalStep: number; loss: number }) {
-        losses.push(step.loss);
-        if (step.globalStep === options.stopAt) throw new Error('stopped by the test');
-      },
-    },
-  ];
-  const result = await train({ ...config, out }, { logger: quiet, hooks, resume: options.resume }).catch((e: unknown) => e);
-  return { losses, out, result };
-}
-const checkpointFile = (out: string, name: string, file: string) => readFileSync(path.join(out, 'checkpoints', name, file));
+const run = recordedRun;
 
 describe('MemoryBank', () => {
   beforeAll(async () => {

@@ -31,6 +31,7 @@ import { createProcedure } from '../src/procedure';
 import { KeyEncoder } from '../src/key-encoder';
 import type { KeyEncoderState } from '../src/key-encoder';
 import configsJson from './fixtures/reference-configs.json';
+import { checkpointFile, recordedRun } from './recorded-run';
 
 const base = (configsJson as Record<string, Record<string, unknown>>).supcon;
 const quiet = { info: () => undefined, warn: () => undefined };
@@ -38,22 +39,7 @@ const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('he
 const tmp = (name: string) => path.join(mkdtempSync(path.join(tmpdir(), 'supcon-momentum-')), name);
 const withMemory = (memory: { size: number; momentum?: number }) => ({ ...base, train: { ...(base.train as object), memory } });
 
-/** Trains `config` into a new folder; the loss of every step, and the folder. */
-async function run(config: Record<string, unknown>, options: { stopAt?: number; out?: string; resume?: boolean } = {}) {
-  const losses: number[] = [];
-  const out = options.out ?? tmp('run');
-  const hooks = [
-    {
-      afterStep(_context: unknown, step: { globalStep: number; loss: number }) {
-        losses.push(step.loss);
-        if (step.globalStep === options.stopAt) throw new Error('stopped by the test');
-      },
-    },
-  ];
-  const result = await train({ ...config, out }, { logger: quiet, hooks, resume: options.resume }).catch((e: unknown) => e);
-  return { losses, out, result };
-}
-const checkpointFile = (out: string, name: string, file: string) => readFileSync(path.join(out, 'checkpoints', name, file));
+const run = recordedRun;
 const taskState = (out: string, name = 'epoch-0002') => JSON.parse(checkpointFile(out, name, 'checkpoint.json').toString()).state.task;
 /** A saved key encoder's weights as float32 arrays. */
 const keyWeights = (state: KeyEncoderState) =>
