@@ -11,7 +11,8 @@
  * PyTorch as bytes), --epochs E (1), --only supcon|ce (both), --model small-cnn|resnet|all (all),
  * --no-torch, --torch-threads T (default: the project's thread count), --threads T (the project's
  * wasm threads instead of the CLI's default), --warmup W (2: the first W steps of each run are not
- * timed), --resnet-width X (0.5).
+ * timed), --resnet-width X (0.5). ResNet-18 at full width, batch 128 in one pass, with its peak heap:
+ * `--model resnet --resnet-width 1 --only supcon --images 640 --no-torch`.
  *
  * The recipe is the Fashion-MNIST reproduction's (examples/fashion-mnist-repro/supcon-out.yaml,
  * ce.yaml) with E epochs and no evaluators: small CNN 32/64/128, or ResNet-18 (CIFAR stem) at
@@ -144,6 +145,14 @@ interface Side {
 interface ProjectSide extends Side {
   report: StepProfileReport;
   finalLoss: number;
+  /** The wasm heap's size after the run: it only grows, so this is the run's peak (MiB). */
+  heapMiB: number;
+}
+
+/** The wasm module's heap in bytes (0 on other backends). */
+function wasmHeapBytes(): number {
+  const backend = tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } };
+  return backend.wasm?.HEAPU8?.length ?? 0;
 }
 
 const logger = { info: () => undefined, warn: (m: string) => console.warn(m) };
@@ -157,6 +166,7 @@ async function project(stage: Stage, model: ModelName, dataDir: string): Promise
     hooks: withTorch ? [dumpData(dataDir)] : [],
   });
   const report = profile.report();
+  const heapMiB = wasmHeapBytes() / 2 ** 20;
   rmSync(out, { recursive: true, force: true });
   // Free this run's models and optimizer before the next.
   tf.disposeVariables();
@@ -170,6 +180,7 @@ async function project(stage: Stage, model: ModelName, dataDir: string): Promise
     phases: report.phases,
     report,
     finalLoss: summary.finalLoss ?? Number.NaN,
+    heapMiB,
   };
 }
 
@@ -298,7 +309,7 @@ async function main(): Promise<void> {
       const ours = await project(stage, model, dataDir);
       projectThreads = ours.threads;
       console.log(
-        `  ${name}: project ${fixed(ours.imagesPerSecond)} images/s over ${ours.steps} steps (${ours.threads} wasm threads; CPU ${cpuText(ours)}; final loss ${fixed(ours.finalLoss, 4)})`,
+        `  ${name}: project ${fixed(ours.imagesPerSecond)} images/s over ${ours.steps} steps (${ours.threads} wasm threads; CPU ${cpuText(ours)}; final loss ${fixed(ours.finalLoss, 4)}; wasm heap ${fixed(ours.heapMiB, 0)} MiB, the peak so far)`,
       );
       let theirs: TorchSide | undefined;
       if (withTorch) {
