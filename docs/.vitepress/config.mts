@@ -31,6 +31,7 @@ const guides: [page: string, text: string][] = [
   ['plugins', 'Writing plugins'],
   ['guide/performance', 'Backends and performance'],
   ['guide/reproduce', 'Reproducing Fashion-MNIST'],
+  ['guide/sweeps', 'Sweeps and the stability study'],
   ['train', 'Training from code'],
   ['guide/web-app', 'Using a trained encoder in a web app'],
   ['demo', 'In-browser demo'],

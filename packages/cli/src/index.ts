@@ -15,3 +15,5 @@ export type { RunArtifacts, MetricLine, EmbeddingMap, CompareRow } from './repor
 export { writeReport } from './commands/run-commands';
 export { demoConfigs } from './commands/demo';
 
+export { sweepAxisStats, sweepReportHtml, sweepCounts, sweepValueLabel } from './report/sweep-html';
+export type { SweepAxisStats, SweepAxisPoint, SweepSpread, SweepCounts } from './report/sweep-html';

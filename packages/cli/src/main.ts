@@ -12,6 +12,8 @@ import { registerRunCommands } from './commands/run-commands';
 import { registerDemoCommand } from './commands/demo';
 import { registerDownloadCommand, withDownloadPrompt } from './commands/download';
 import { registerExportCommand } from './commands/export';
+import { registerSweepCommand } from './commands/sweep';
+import { registerWorkerCommand } from './commands/worker';
 import { datasetLocations } from './datasets';
 import { threadCount } from './threads';
 
@@ -67,6 +69,8 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
   registerDemoCommand(program, deps);
   registerDownloadCommand(program, { print });
   registerExportCommand(program, deps);
+  registerSweepCommand(program, deps);
+  registerWorkerCommand(program, deps);
   for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: (s) => print(s.replace(/\n$/, '')), writeErr: (s) => printError(s.replace(/\n$/, '')) });
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -72,6 +72,7 @@ export { RUN_FILE, RUN_FILES, isRunFile, checkpointName, parseCheckpointName } f
 export { RESUME_MAY_CHANGE, planRunFolderIn, prepareRunFolder, configChanges, serializableConfig, SupconRunFolderError } from './run-folder';
 export type { ConfigChange, RunFolderOptions, RunFolderPlan, RunFolderProblem } from './run-folder';
 export { SupconFileError, runFileError } from './file-errors';
+export { SupconRunStoppedError } from './stopped';
 export { createRunner } from './runner';
 export type { Runner, RunnerOptions } from './runner';
 export type { RunParts, RunnerTask, RunnerContext, RunSummary, TaskStepInfo, StepResult } from './runner-contracts';

@@ -12,6 +12,7 @@ import type { Registry } from './registry';
 import { createRng } from './rng';
 import type { Rng, RngState } from './rng';
 import { SupconNonFiniteError } from './non-finite';
+import { SupconRunStoppedError } from './stopped';
 import { faultPoint } from './faults';
 import { runFileError } from './file-errors';
 import { RUN_FILE, checkpointName, parseCheckpointName } from './run-layout';
@@ -68,6 +69,14 @@ export interface RunnerOptions {
    * The last checkpoint is kept as it was.
    */
   failOnNonFinite?: boolean;
+  /**
+   * Stop cleanly: once aborted, the runner finishes the step under way, writes a checkpoint of it
+   * (mid-epoch `epoch-NNNN-step-SSSSSS`, or the epoch's own at an epoch's last step) and
+   * rejects with a `SupconRunStoppedError` naming that checkpoint. A later `resume` continues
+   * there, with the same weights as a run that was never stopped. Aborted before the first step:
+   * stops there, writing nothing more. Used by `supcon worker` and `supcon sweep` on SIGTERM.
+   */
+  signal?: AbortSignal;
 }
 
 export interface Runner {
@@ -469,11 +478,13 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions): Ru
       if (step % logEvery === 0) await writeLine({ kind: 'step', epoch, step: info.step, globalStep: info.globalStep, ...metrics });
       await callHooks('afterStep', { ...info, ...metrics, loss: metrics.loss });
       faultPoint?.('step');
+      const stopping = options.signal?.aborted === true;
       // Mid-epoch checkpoints; one due at the epoch's last step is the epoch checkpoint below.
-      if (everySteps && globalStep % everySteps === 0 && step < stepsPerEpoch) {
+      if ((stopping || (everySteps && globalStep % everySteps === 0)) && step < stepsPerEpoch) {
         const seconds = secondsBefore + (Date.now() - epochStarted) / 1000;
         const at: PartialEpoch = { steps: step, epochRngs, lossSum: Number.isFinite(lossSum) ? lossSum : String(lossSum), seconds };
         await writeCheckpoint(checkpointName(epoch, step), runnerState(epoch, epochLoss, at));
+        if (stopping) throw new SupconRunStoppedError(joinPath(RUN_FILE.checkpoints, checkpointName(epoch, step)));
       }
     }
     const extra = (await task.epochEnd?.(epoch, context)) ?? {};
@@ -487,6 +498,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions): Ru
 
     // Last, so the checkpoint holds everything the epoch did, hooks and their metrics lines included.
     await writeCheckpoint(checkpointName(epoch + 1), runnerState(epoch + 1, losses));
+    if (options.signal?.aborted && epoch + 1 < config.train.epochs) throw new SupconRunStoppedError(joinPath(RUN_FILE.checkpoints, checkpointName(epoch + 1)));
     return losses;
   }
 
@@ -540,6 +552,7 @@ export function createRunner(config: ResolvedConfig, options: RunnerOptions): Ru
 
       await callHooks('beforeRun');
       for (epoch = resumed.startEpoch; epoch < config.train.epochs; epoch++) {
+        if (options.signal?.aborted) throw new SupconRunStoppedError(checkpointDir ?? undefined);
         const resumeAt = epoch === resumed.startEpoch ? resumed.partial : undefined;
         epochLoss = await runEpoch(labels, lengths, epochLoss, resumeAt, resumeAt ? saved?.runner?.rngs : undefined);
       }

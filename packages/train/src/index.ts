@@ -18,6 +18,10 @@ import type { ConfigSource, EvaluateOptions, TrainOptions, TrainResult } from '.
 export * from './shared';
 export { checkDataFolder } from './node';
 export { exportEncoder, loadEncoder } from './export-node';
+export { loadSweep, checkSweep, expandSweep, runSweepEntry, gatherSweep, sweepResultsCsv, writeSweepResults, sweepRunSummary, strayRunFolders } from './sweep';
+export type { Sweep, SweepAxis, SweepRun, SweepRunStatus, SweepResult, SweepEntryOptions, SweepEntryResult } from './sweep';
+export { enqueueSweep, sweepQueueStatus, runSweepWorker, sweepJobId, shownRedisUrl, DEFAULT_SWEEP_QUEUE, SWEEP_INDEX_STOPPED_EXIT } from './sweep-queue';
+export type { SweepJob, SweepQueueOptions, EnqueueSweepOptions, SweepQueueCounts, SweepQueueStatus, SweepWorkerOptions } from './sweep-queue';
 
 /**
  * Trains as `config` says (an object, or a config file path) and evaluates the encoder. Resolves

@@ -73,6 +73,12 @@ export interface TrainOptions {
    * `train()` resolves. Default none: no timers run. Changes no number of the run.
    */
   profile?: StepProfile;
+  /**
+   * Stop cleanly when aborted: the step under way finishes, its checkpoint is written, and
+   * `train()` rejects with a `SupconRunStoppedError` (@supcon/core) naming it; `resume: true`
+   * then continues with the weights an uninterrupted run would have.
+   */
+  signal?: AbortSignal;
 }
 
 export interface TrainResult {
@@ -139,13 +145,13 @@ export async function trainOn(platform: Platform, source: ConfigSource, options:
   const procedure = createProcedure({ backend, threads: threadsInUse(), monitor: options.monitor, ...(profile ? { profile } : {}) });
   // With a profile, the runner's storage calls are timed as its I/O.
   const runnerStorage = profile ? profiledStorage(storage, profile) : storage;
-  const runner = createRunner(config, { registry, task: procedure, storage: runnerStorage, hooks: options.hooks, resume: options.resume, overwrite: options.overwrite, logger: options.logger });
+  const runner = createRunner(config, { registry, task: procedure, storage: runnerStorage, hooks: options.hooks, resume: options.resume, overwrite: options.overwrite, logger: options.logger, ...(options.signal ? { signal: options.signal } : {}) });
   const summary = await runner.run();
   if (file) await storage.write(RUN_FILE.source, `${JSON.stringify({ configFile: file }, null, 2)}\n`);
   return { summary, runDir: runner.context.runDir, storage };
 }
 
-export interface EvaluateOptions extends Omit<TrainOptions, 'out' | 'resume' | 'overwrite' | 'monitor' | 'profile'> {
+export interface EvaluateOptions extends Omit<TrainOptions, 'out' | 'resume' | 'overwrite' | 'monitor' | 'profile' | 'signal'> {
   /** The checkpoint to evaluate (a path in the storage); default the run's latest. */
   checkpoint?: string;
 }

@@ -6,6 +6,8 @@ export type { CompareRow } from './compare';
 export { compareGroups, formatGroupTable, spread, groupsBaseline } from './groups';
 export type { GroupRow, Spread } from './groups';
 export { renderComparePage, renderGroupComparePage, writeHtmlFile, groupLabels, shortRunNames, formatSpread, COMPARE_COLUMNS } from './compare-html';
+export { sweepReportHtml, sweepAxisStats, sweepCounts, sweepValueLabel, SEED_KEY } from './sweep-html';
+export type { SweepAxisPoint, SweepAxisStats, SweepSpread, SweepCounts } from './sweep-html';
 export { METRIC_LABELS, labelOf, labelWithUnit, metricInfo, isFraction, formatNumber, formatValue } from './labels';
 export type { MetricLabel } from './labels';
 export { LAYOUT, frame } from './page';
