@@ -114,7 +114,7 @@ function stopOnSignals(onFirst: (name: NodeJS.Signals) => void): { signal: Abort
 
 /** One line per run: index, status, id, then its accuracies or its error. */
 function resultLine(r: SweepResult, extra = ''): string {
-  const what = r.status === 'done' ? `probe ${pct(r.linearProbeTop1)}, 20-NN ${pct(r.knnTop1)}` : (r.error?.split('\n')[0] ?? '');
+  const what = r.status === 'done' ? `probe ${pct(r.linearProbeTop1)}, kNN ${pct(r.knnTop1)}` : (r.error?.split('\n')[0] ?? '');
   return `${String(r.index).padStart(4)}  ${r.status.padEnd(8)}${extra} ${r.id}${what ? `  ${what}` : ''}`;
 }
 
@@ -149,7 +149,7 @@ export async function sweepViaRedis(deps: WorkerCommandDeps, options: { sweep: S
       onProgress: (done, failed, total, r) => {
         if (!r) return;
         const line = `[${done + failed}/${total}] ${r.status === 'done' ? 'done' : r.status} ${r.id}`;
-        if (r.status === 'done') deps.print(`${line}: probe ${pct(r.linearProbeTop1)}, 20-NN ${pct(r.knnTop1)}${typeof r.seconds === 'number' ? `, ${r.seconds.toFixed(0)} s` : ''}`);
+        if (r.status === 'done') deps.print(`${line}: probe ${pct(r.linearProbeTop1)}, kNN ${pct(r.knnTop1)}${typeof r.seconds === 'number' ? `, ${r.seconds.toFixed(0)} s` : ''}`);
         else deps.printError(`${line}: ${r.error?.split('\n')[0] ?? 'see its status file'}`);
       },
     });
