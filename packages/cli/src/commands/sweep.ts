@@ -12,10 +12,9 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 import { SupconRunStoppedError, writeFileAtomic } from '@supcon/core';
@@ -23,7 +22,7 @@ import type { Plugin, ResolveOptions } from '@supcon/core';
 import { expandSweep, gatherSweep, loadSweep, runSweepEntry, strayRunFolders, writeSweepResults } from '@supcon/train';
 import type { BackendStarter, Sweep, SweepResult, SweepRun } from '@supcon/train';
 import { sweepReportHtml } from '../report/sweep-html';
-import { printSweepStatus, sweepViaRedis } from './worker';
+import { pct, positiveInt, printSweepStatus, STOP_WITH_PARENT, stopOnSignals, supconBin, sweepViaRedis } from './worker';
 
 export interface SweepCommandDeps {
   plugins: readonly Plugin[];
@@ -37,31 +36,17 @@ export interface SweepCommandDeps {
 /** Exit code of `--index` when SIGTERM / SIGINT stopped the run after a checkpoint. */
 export const SWEEP_STOPPED_EXIT = 3;
 
-const positiveInt = (name: string) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name}: expected an integer >= 1.`);
-  return n;
-};
 const index = (value: string) => {
   const n = Number(value);
   if (value.trim() === '' || !Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected an integer >= 0 (a Kubernetes Indexed Job passes $JOB_COMPLETION_INDEX).');
   return n;
 };
 
-/** The CLI's committed launcher (packages/cli/bin/supcon.mjs), found from this module's folder (dist/ or src/commands/). */
-export function cliBin(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    const candidate = path.join(dir, 'bin', 'supcon.mjs');
-    if (existsSync(candidate)) return candidate;
-    dir = path.dirname(dir);
-  }
-  throw new Error(`cannot find the supcon launcher bin/supcon.mjs above ${fileURLToPath(import.meta.url)}`);
-}
-
 /** `node <bin> sweep --config F --index I [--threads T]`, its output into `log`. */
 export function launchIndex(sweepFile: string, runIndex: number, options: { threads?: number; log?: string } = {}): ChildProcess {
-  const args = [cliBin(), 'sweep', '--config', sweepFile, '--index', String(runIndex), ...(options.threads ? ['--threads', String(options.threads)] : [])];
+  // STOP_WITH_PARENT: if this process dies outright, the child stops itself after a checkpoint
+  // instead of training on beside the next `supcon sweep`'s child for the same run.
+  const args = ['--import', STOP_WITH_PARENT, supconBin(), 'sweep', '--config', sweepFile, '--index', String(runIndex), ...(options.threads ? ['--threads', String(options.threads)] : [])];
   // Its own process group: a terminal's Ctrl-C reaches only the parent, which forwards one
   // SIGTERM (two signals would make the child quit without its checkpoint).
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: process.env, detached: true });
@@ -75,7 +60,6 @@ export function launchIndex(sweepFile: string, runIndex: number, options: { thre
   return child;
 }
 
-const pct = (v: number | undefined) => (typeof v === 'number' ? `${(100 * v).toFixed(2)}%` : '–');
 const describeValues = (values: Record<string, unknown>) =>
   Object.entries(values)
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
@@ -153,23 +137,7 @@ async function runLocal(sweep: Sweep, opts: { workers: number; attempts: number;
 }
 
 /** SIGTERM / SIGINT abort `signal` once (the step under way finishes, a checkpoint is written); a second one exits at once. */
-function stopSignal(deps: SweepCommandDeps): { signal: AbortSignal; dispose: () => void } {
-  const controller = new AbortController();
-  const handler = (name: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(130);
-    deps.printError(`${name}: finishing the current step, writing a checkpoint, then stopping (again to quit now)`);
-    controller.abort();
-  };
-  process.on('SIGTERM', handler);
-  process.on('SIGINT', handler);
-  return {
-    signal: controller.signal,
-    dispose: () => {
-      process.off('SIGTERM', handler);
-      process.off('SIGINT', handler);
-    },
-  };
-}
+const stopSignal = (deps: SweepCommandDeps) => stopOnSignals((name) => deps.printError(`${name}: finishing the current step, writing a checkpoint, then stopping (again to quit now)`));
 
 interface SweepOptions {
   config: string;

@@ -27,16 +27,16 @@ export interface WorkerCommandDeps {
   setExitCode: (code: number) => void;
 }
 
-const positiveInt = (name: string) => (value: string) => {
+export const positiveInt = (name: string) => (value: string) => {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name}: expected an integer >= 1.`);
   return n;
 };
 
-const pct = (v: number | undefined) => (typeof v === 'number' ? `${(100 * v).toFixed(2)}%` : '–');
+export const pct = (v: number | undefined) => (typeof v === 'number' ? `${(100 * v).toFixed(2)}%` : '–');
 
 /** The CLI's committed launcher, bin/supcon.mjs, found by walking up from this module (dist/ or src/commands/). */
-function supconBin(): string {
+export function supconBin(): string {
   const here = fileURLToPath(import.meta.url);
   let dir = path.dirname(here);
   for (let i = 0; i < 6; i++) {
@@ -54,7 +54,7 @@ function supconBin(): string {
  * worker's pipes: it is dropped from then on (a write would fail with EPIPE, which ends the CLI
  * at once, without the checkpoint).
  */
-const STOP_WITH_PARENT = `data:text/javascript,${encodeURIComponent(
+export const STOP_WITH_PARENT = `data:text/javascript,${encodeURIComponent(
   [
     'import { isMainThread } from "node:worker_threads";',
     'if (isMainThread) {',
@@ -87,14 +87,16 @@ function forwardLines(stream: NodeJS.ReadableStream | null, prefix: string, out:
 /** `node bin/supcon.mjs sweep --config F --index I [--threads T]` in the job's folder, its output forwarded line by line. */
 export function launchSweepIndex(job: SweepJob, options: { threads?: number; print: (line: string) => void; printError: (line: string) => void }): ChildProcess {
   const args = ['--import', STOP_WITH_PARENT, supconBin(), 'sweep', '--config', job.sweepFile, '--index', String(job.index), ...(options.threads ? ['--threads', String(options.threads)] : [])];
-  const child = spawn(process.execPath, args, { cwd: job.cwd, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+  // Its own process group: a terminal's Ctrl-C reaches only this worker, which forwards one SIGTERM
+  // (a second signal would make the child quit at once, without its checkpoint).
+  const child = spawn(process.execPath, args, { cwd: job.cwd, stdio: ['ignore', 'pipe', 'pipe'], env: process.env, detached: true });
   forwardLines(child.stdout, `[${job.id}] `, options.print);
   forwardLines(child.stderr, `[${job.id}] `, options.printError);
   return child;
 }
 
 /** SIGTERM / SIGINT abort once; a second one exits at once (the children stop themselves when this process is gone). */
-function stopOnSignals(onFirst: (name: NodeJS.Signals) => void): { signal: AbortSignal; dispose: () => void } {
+export function stopOnSignals(onFirst: (name: NodeJS.Signals) => void): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
   const handler = (name: NodeJS.Signals) => {
     if (controller.signal.aborted) process.exit(130);
