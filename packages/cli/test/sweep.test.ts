@@ -9,7 +9,7 @@
  *   and a rerun skips the finished runs; `--gather` rewrites the results from the folders alone.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -30,7 +30,7 @@ const base = {
 
 function sweepFile(name: string, body: Record<string, unknown>, config: Record<string, unknown> = base): string {
   const folder = path.join(root, name);
-  spawnSync('mkdir', ['-p', folder]);
+  mkdirSync(folder, { recursive: true });
   writeFileSync(path.join(folder, 'base.json'), JSON.stringify(config));
   const file = path.join(folder, 'sweep.json');
   writeFileSync(file, JSON.stringify({ base: './base.json', out: path.join(folder, 'runs'), ...body }));
