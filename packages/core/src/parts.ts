@@ -82,13 +82,20 @@ export interface LossInput {
   features?: Tensor3D;
   /** `[batch, classes]` logits, for classification losses. */
   logits?: Tensor2D;
-  /** int32 `[batch]`. */
+  /** int32 `[batch]` (for multi-label data, each image's first label). */
   labels: Tensor1D;
   /**
-   * Extra contrast samples from earlier steps (a memory bank): `features` `[M, dim]` on the unit
-   * sphere, no gradient; `labels` int32 `[M]`. Given only to losses whose part says `memory: true`.
+   * float32 `[batch, classes]` multi-hot labels: the data's label sets (a multi-label dataset's
+   * `multiLabels`), or one-hot rows of `labels` for single-label data. Given only to losses whose
+   * part says `multiLabel: true`.
    */
-  memory?: { features: Tensor2D; labels: Tensor1D };
+  multiHot?: Tensor2D;
+  /**
+   * Extra contrast samples from earlier steps (a memory bank): `features` `[M, dim]` on the unit
+   * sphere, no gradient; `labels` int32 `[M]`; `multiHot` `[M, classes]` for losses whose part
+   * says `multiLabel: true`. Given only to losses whose part says `memory: true`.
+   */
+  memory?: { features: Tensor2D; labels: Tensor1D; multiHot?: Tensor2D };
 }
 
 export interface LossPart {
@@ -98,6 +105,8 @@ export interface LossPart {
   readonly supervised: boolean;
   /** True when `compute` uses `input.memory` (a memory bank, `train.memory`). */
   readonly memory?: boolean;
+  /** True when `compute` uses `input.multiHot` (multi-hot labels, `[batch, classes]`). */
+  readonly multiLabel?: boolean;
   /** A differentiable scalar. */
   compute(input: LossInput): Scalar;
 }

@@ -42,6 +42,12 @@ const supconSchema = z.strictObject({
   denominator,
   /** Positive rows per anchor besides its own views (-1: all); a multiple of train.views. */
   positivesCap: z.number().int().min(-1).optional(),
+  /**
+   * Multi-hot labels (SupConOptions.multiLabel): the runner hands the loss the data's label sets
+   * `[batch, classes]` (a multi-label dataset's, one-hot rows for single-label data) and the
+   * memory bank's. Unset: each image's first label.
+   */
+  multiLabel: z.enum(['any', 'jaccard']).optional(),
 });
 
 function supconPart(variant: 'out' | 'in') {
@@ -52,14 +58,30 @@ function supconPart(variant: 'out' | 'in') {
       input: 'embeddings',
       supervised: true,
       memory: true,
+      multiLabel: o.multiLabel !== undefined,
       // The positives cap draws from the part's generator (saved and restored with the run).
-      compute: (input) =>
-        supConLoss(features(input, `supcon-${variant}`), input.labels, {
+      compute: (input) => {
+        const type = `supcon-${variant}`;
+        const f = features(input, type);
+        if (o.multiLabel === undefined) {
+          return supConLoss(f, input.labels, {
+            ...o,
+            variant,
+            rng: context.rng,
+            ...(input.memory ? { memory: { features: input.memory.features, labels: input.memory.labels } } : {}),
+          });
+        }
+        const multiHot = input.multiHot;
+        if (!multiHot) throw new Error(`loss '${type}': loss.multiLabel needs multi-hot labels [batch, classes] (LossInput.multiHot)`);
+        const memoryLabels = input.memory?.multiHot;
+        if (input.memory && !memoryLabels) throw new Error(`loss '${type}': loss.multiLabel needs the memory's multi-hot labels [M, classes] (LossInput.memory.multiHot)`);
+        return supConLoss(f, multiHot, {
           ...o,
           variant,
           rng: context.rng,
-          ...(input.memory ? { memory: input.memory } : {}),
-        }),
+          ...(input.memory ? { memory: { features: input.memory.features, labels: memoryLabels } } : {}),
+        });
+      },
     }),
   });
 }

@@ -832,4 +832,32 @@ describe('plugin options', () => {
     ).rejects.toThrow(/positivesCap/);
     tf.dispose([f, labels]);
   });
+
+  it("supcon-out and supcon-in take multiLabel: they read LossInput.multiHot and memory.multiHot, and say so", async () => {
+    const registry = createRegistry([lossesPlugin]);
+    const f = unitFeatures(4, 2, 3, 5);
+    const labels = tf.tensor1d([0, 1, 2, 1], 'int32');
+    const multiHot = tf.tensor2d([[1, 1, 0], [0, 1, 0], [0, 0, 1], [1, 0, 1]]);
+    const memory = { features: unitRows(3, 3, 8), labels: tf.tensor1d([2, 0, 1], 'int32'), multiHot: tf.tensor2d([[0, 0, 1], [1, 0, 0], [1, 1, 0]]) };
+    for (const type of ['supcon-out', 'supcon-in'] as const) {
+      const variant = type === 'supcon-out' ? 'out' : 'in';
+      const plain = await registry.build('loss', { type }, { rng: createRng(0) });
+      expect(plain.multiLabel).toBe(false);
+      const part = await registry.build('loss', { type, multiLabel: 'jaccard' }, { rng: createRng(0) });
+      expect(part.multiLabel).toBe(true);
+      const got = part.compute({ features: f, labels, multiHot, memory });
+      const want = supConLoss(f, multiHot, { variant, multiLabel: 'jaccard', memory: { features: memory.features, labels: memory.multiHot } });
+      const firstLabel = supConLoss(f, labels, { variant, memory: { features: memory.features, labels: memory.labels } });
+      expect(got.dataSync()[0]).toBeCloseTo(want.dataSync()[0]!, 6);
+      // The sets change the loss: it is not the first-label one.
+      expect(Math.abs(got.dataSync()[0]! - firstLabel.dataSync()[0]!)).toBeGreaterThan(1e-3);
+      // Without a bank's sets, or without the batch's, it says what it needs.
+      expect(() => part.compute({ features: f, labels, multiHot, memory: { features: memory.features, labels: memory.labels } })).toThrow(`loss '${type}': loss.multiLabel needs the memory's multi-hot labels [M, classes]`);
+      expect(() => part.compute({ features: f, labels })).toThrow(`loss '${type}': loss.multiLabel needs multi-hot labels [batch, classes]`);
+      tf.dispose([got, want, firstLabel]);
+    }
+    await expect(registry.build('loss', { type: 'supcon-out', multiLabel: 'all' }, { rng: createRng(0) })).rejects.toThrow(/loss\.multiLabel/);
+    await expect(registry.build('loss', { type: 'simclr', multiLabel: 'any' }, { rng: createRng(0) })).rejects.toThrow(/unknown option 'multiLabel'/);
+    tf.dispose([f, labels, multiHot, memory.features, memory.labels, memory.multiHot]);
+  });
 });

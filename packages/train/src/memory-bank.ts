@@ -17,6 +17,9 @@ export type MemoryBankState = {
   next: number;
   features: string;
   labels: string;
+  /** Banks of a `loss.multiLabel` run: the rows' multi-hot labels, `size * classes` bytes of 0/1. */
+  classes?: number;
+  multiHot?: string;
 };
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
@@ -76,16 +79,25 @@ export class MemoryBank {
   readonly dim: number;
   private readonly rows: Float32Array;
   private readonly rowLabels: Int32Array;
+  /** With `classes`: each row's multi-hot labels, `classes` bytes of 0/1 per row. */
+  readonly classes: number | undefined;
+  private readonly rowMultiHot: Uint8Array | undefined;
   private count = 0;
   private next = 0;
 
-  constructor(size: number, dim: number) {
+  /** `classes`: also keep each row's multi-hot labels (`loss.multiLabel`), `classes` per row. */
+  constructor(size: number, dim: number, classes?: number) {
     if (!Number.isInteger(size) || size < 1) throw new Error(`train.memory.size: expected an integer >= 1 for a bank, got ${size}`);
     if (!Number.isInteger(dim) || dim < 1) throw new Error(`memory bank: expected a projection dim >= 1, got ${dim}`);
     this.size = size;
     this.dim = dim;
     this.rows = new Float32Array(size * dim);
     this.rowLabels = new Int32Array(size);
+    if (classes !== undefined) {
+      if (!Number.isInteger(classes) || classes < 1) throw new Error(`memory bank: expected a class count >= 1 for multi-hot rows, got ${classes}`);
+      this.classes = classes;
+      this.rowMultiHot = new Uint8Array(size * classes);
+    }
   }
 
   /** Rows held now. */
@@ -93,33 +105,50 @@ export class MemoryBank {
     return this.count;
   }
 
-  /** The rows held, oldest first, as `{ features [M, dim], labels [M] }`; undefined when empty. */
-  tensors(): { features: tf.Tensor2D; labels: tf.Tensor1D } | undefined {
+  /**
+   * The rows held, oldest first, as `{ features [M, dim], labels [M] }`, and `multiHot`
+   * float32 `[M, classes]` for a bank with classes; undefined when empty.
+   */
+  tensors(): { features: tf.Tensor2D; labels: tf.Tensor1D; multiHot?: tf.Tensor2D } | undefined {
     if (this.count === 0) return undefined;
     const { dim } = this;
-    const features = new Float32Array(this.count * dim);
-    const labels = new Int32Array(this.count);
     // Full: the oldest row is at `next`; filling: rows 0..count-1 in order.
     const start = this.count === this.size ? this.next : 0;
-    const head = this.count - start;
-    features.set(this.rows.subarray(start * dim, (start + head) * dim), 0);
-    labels.set(this.rowLabels.subarray(start, start + head), 0);
-    if (start > 0) {
-      features.set(this.rows.subarray(0, start * dim), head * dim);
-      labels.set(this.rowLabels.subarray(0, start), head);
+    const inOrder = <T extends Float32Array | Int32Array | Uint8Array>(from: T, out: T, width: number): T => {
+      const head = this.count - start;
+      out.set(from.subarray(start * width, (start + head) * width), 0);
+      if (start > 0) out.set(from.subarray(0, start * width), head * width);
+      return out;
+    };
+    const features = inOrder(this.rows, new Float32Array(this.count * dim), dim);
+    const labels = inOrder(this.rowLabels, new Int32Array(this.count), 1);
+    const result: { features: tf.Tensor2D; labels: tf.Tensor1D; multiHot?: tf.Tensor2D } = {
+      features: tf.tensor2d(features, [this.count, dim]),
+      labels: tf.tensor1d(labels, 'int32'),
+    };
+    if (this.rowMultiHot && this.classes !== undefined) {
+      const rows = inOrder(this.rowMultiHot, new Uint8Array(this.count * this.classes), this.classes);
+      result.multiHot = tf.tensor2d(Float32Array.from(rows), [this.count, this.classes]);
     }
-    return { features: tf.tensor2d(features, [this.count, dim]), labels: tf.tensor1d(labels, 'int32') };
+    return result;
   }
 
-  /** Appends `labels.length` rows of `features` (row-major, `dim` each), dropping the oldest when full. */
-  push(features: Float32Array, labels: ArrayLike<number>): void {
+  /**
+   * Appends `labels.length` rows of `features` (row-major, `dim` each), dropping the oldest when
+   * full; a bank with classes also takes their multi-hot rows (`classes` values of 0/1 each).
+   */
+  push(features: Float32Array, labels: ArrayLike<number>, multiHot?: Uint8Array): void {
     const n = labels.length;
     if (features.length !== n * this.dim) throw new Error(`memory bank: ${features.length} values for ${n} rows of ${this.dim}`);
+    const C = this.classes;
+    if (C !== undefined && multiHot?.length !== n * C) throw new Error(`memory bank: expected ${n} multi-hot rows of ${C} classes, got ${multiHot?.length ?? 'none'}`);
+    if (C === undefined && multiHot) throw new Error('memory bank: multi-hot rows for a bank without classes');
     // More rows than the bank holds: only the last `size` can stay.
     const first = Math.max(0, n - this.size);
     for (let r = first; r < n; r++) {
       this.rows.set(features.subarray(r * this.dim, (r + 1) * this.dim), this.next * this.dim);
       this.rowLabels[this.next] = labels[r]!;
+      if (C !== undefined) this.rowMultiHot!.set(multiHot!.subarray(r * C, (r + 1) * C), this.next * C);
       this.next = (this.next + 1) % this.size;
       if (this.count < this.size) this.count++;
     }
@@ -133,6 +162,7 @@ export class MemoryBank {
       next: this.next,
       features: toBase64(new Uint8Array(this.rows.buffer, this.rows.byteOffset, this.rows.byteLength)),
       labels: toBase64(new Uint8Array(this.rowLabels.buffer, this.rowLabels.byteOffset, this.rowLabels.byteLength)),
+      ...(this.rowMultiHot ? { classes: this.classes, multiHot: toBase64(this.rowMultiHot) } : {}),
     };
   }
 
@@ -140,8 +170,21 @@ export class MemoryBank {
   restore(state: MemoryBankState): void {
     if (state.size !== this.size || state.dim !== this.dim)
       throw new Error(`memory bank: the checkpoint holds a bank of ${state.size} x ${state.dim}, the config asks for ${this.size} x ${this.dim} (train.memory.size and the head's dim must match to resume)`);
-    this.rows.set(new Float32Array(fromBase64(state.features, this.rows.byteLength, 'features').buffer));
-    this.rowLabels.set(new Int32Array(fromBase64(state.labels, this.rowLabels.byteLength, 'labels').buffer));
+    if ((state.classes ?? undefined) !== this.classes)
+      throw new Error(
+        this.classes === undefined
+          ? 'memory bank: the checkpoint holds multi-hot labels (the run was started with loss.multiLabel); resume it with its own config'
+          : state.classes === undefined
+            ? 'memory bank: the checkpoint holds no multi-hot labels (the run was started without loss.multiLabel); resume it with its own config'
+            : `memory bank: the checkpoint's multi-hot rows have ${state.classes} classes, the data has ${this.classes}`,
+      );
+    // Decoded (and so checked) in full before anything changes.
+    const features = fromBase64(state.features, this.rows.byteLength, 'features');
+    const labels = fromBase64(state.labels, this.rowLabels.byteLength, 'labels');
+    const multiHot = this.rowMultiHot ? fromBase64(state.multiHot ?? '', this.rowMultiHot.byteLength, 'multiHot') : undefined;
+    this.rows.set(new Float32Array(features.buffer));
+    this.rowLabels.set(new Int32Array(labels.buffer));
+    if (multiHot) this.rowMultiHot!.set(multiHot);
     this.count = state.count;
     this.next = state.next;
   }

@@ -35,7 +35,7 @@ import type {
   StepResult,
   TaskStepInfo,
 } from '@supcon/core';
-import { batchToTensor } from '@supcon/data';
+import { batchToTensor, isMultiLabel, multiHotBatch } from '@supcon/data';
 import { evaluateKnn } from '@supcon/eval';
 import { pca2d } from './pca';
 import { assertTrainable, configIssues } from './preflight';
@@ -110,6 +110,8 @@ export function createProcedure(options: ProcedureOptions = {}): Procedure {
   let variables: tf.Variable[] = [];
   let evaluators: EvaluatorPart[] = [];
   let views = 2;
+  /** The loss takes multi-hot labels (`loss.multiLabel`): the batch's and the bank's. */
+  let multiLabel = false;
   let imagesSeen = 0;
   let trainSeconds = 0;
   let learningRate = 0;
@@ -152,6 +154,15 @@ export function createProcedure(options: ProcedureOptions = {}): Procedure {
       views = stage === 'ce' ? 1 : config.train.views;
       if (stage !== 'ce' && views < 1) throw new Error(`train.views: expected at least 1 view, got ${views}`);
       const numClasses = train.classes.length;
+      multiLabel = stage !== 'ce' && loss.multiLabel === true;
+      const setsOfMany = isMultiLabel(train) ? countMultiLabelled(train) : 0;
+      if (multiLabel && setsOfMany === 0)
+        context.logger.warn('loss.multiLabel: every training image has one label, so the loss is the single-label one (one-hot rows)');
+      else if (!multiLabel && setsOfMany > 0)
+        context.logger.warn(
+          `data: ${setsOfMany} of ${train.size} training images have several labels, but the loss uses each image's first label` +
+            (stage === 'supcon' ? " (set loss.multiLabel: 'any' or 'jaccard' to use them all)" : ''),
+        );
       encoder = parts.backbone!;
       const featureDim = encoder.outputs[0].shape[encoder.outputs[0].shape.length - 1];
       if (typeof featureDim !== 'number') throw new Error(`backbone: the encoder's output must be [batch, dim], got ${JSON.stringify(encoder.outputs[0].shape)}`);
@@ -173,7 +184,7 @@ export function createProcedure(options: ProcedureOptions = {}): Procedure {
       if (memorySize > 0 && stage !== 'ce') {
         const projectionDim = model.outputs[0].shape[model.outputs[0].shape.length - 1];
         if (typeof projectionDim !== 'number') throw new Error(`head: the projection must be [batch, dim], got ${JSON.stringify(model.outputs[0].shape)}`);
-        bank = new MemoryBank(memorySize, projectionDim);
+        bank = new MemoryBank(memorySize, projectionDim, multiLabel ? numClasses : undefined);
         const momentum = config.train.memory?.momentum;
         if (momentum !== undefined) {
           if (!config.backbone || !config.head) throw new SupconConfigError([{ path: 'train.memory.momentum', message: 'a key encoder is built from the config\'s backbone and head: name both' }]);
@@ -220,6 +231,7 @@ export function createProcedure(options: ProcedureOptions = {}): Procedure {
         [value, gradNorm] = tf.tidy(() => {
           let t = started;
           const { images, labels } = batchToTensor(train, batch);
+          const multiHot = multiLabel ? multiHotBatch(train, batch) : undefined;
           if (p) t = p.add('batching', t);
           // View-major: rows [v * b, (v + 1) * b) hold view v of every image.
           const augmented = Array.from({ length: views }, () => augment.apply(images, rng));
@@ -241,7 +253,7 @@ export function createProcedure(options: ProcedureOptions = {}): Procedure {
             else {
               const dim = out.shape[1];
               const features = tf.transpose(tf.reshape(out, [views, batch.length, dim]), [1, 0, 2]) as tf.Tensor3D;
-              result = memory ? loss.compute({ features, labels, memory }) : loss.compute({ features, labels });
+              result = loss.compute({ features, labels, ...(multiHot ? { multiHot } : {}), ...(memory ? { memory } : {}) });
               // The projections go into the bank after the update (the tape keeps `out` for backward);
               // with a key encoder, its projections go in instead (above).
               if (bank && !key) projections = tf.keep(tf.clone(out));
@@ -275,7 +287,7 @@ export function createProcedure(options: ProcedureOptions = {}): Procedure {
         key?.settle(false);
         throw error;
       } finally {
-        if (memory) tf.dispose([memory.features, memory.labels]);
+        if (memory) tf.dispose([memory.features, memory.labels, ...(memory.multiHot ? [memory.multiHot] : [])]);
       }
       if (projections) {
         // View-major rows: view v of image i is row v * b + i, with image i's label.
@@ -284,7 +296,7 @@ export function createProcedure(options: ProcedureOptions = {}): Procedure {
         if (Number.isFinite(value) && Number.isFinite(gradNorm)) {
           const rowLabels = new Int32Array(views * batch.length);
           for (let v = 0; v < views; v++) for (let i = 0; i < batch.length; i++) rowLabels[v * batch.length + i] = train.labels[batch[i]!]!;
-          bank!.push(rows, rowLabels);
+          bank!.push(rows, rowLabels, multiLabel ? multiHotRows(train, batch, views) : undefined);
         }
       }
       trainSeconds += (performance.now() - started) / 1000;
@@ -381,6 +393,37 @@ export function createProcedure(options: ProcedureOptions = {}): Procedure {
     },
   };
   return task;
+}
+
+/** Images with more than one label in a multi-label dataset. */
+function countMultiLabelled(dataset: ImageDataset & { multiLabels: Uint8Array }): number {
+  const C = dataset.classes.length;
+  let n = 0;
+  for (let i = 0; i < dataset.size; i++) {
+    let k = 0;
+    for (let c = 0; c < C; c++) k += dataset.multiLabels[i * C + c]!;
+    if (k > 1) n++;
+  }
+  return n;
+}
+
+/**
+ * The multi-hot rows (0/1 bytes, `classes` each) of `views` view-major copies of the batch: row
+ * v * b + i is image batch[i]'s label set (one-hot of its label for single-label data).
+ */
+function multiHotRows(dataset: ImageDataset, batch: Int32Array, views: number): Uint8Array {
+  const C = dataset.classes.length;
+  const b = batch.length;
+  const out = new Uint8Array(views * b * C);
+  const multi = isMultiLabel(dataset) ? dataset.multiLabels : undefined;
+  for (let i = 0; i < b; i++) {
+    const index = batch[i]!;
+    const row = new Uint8Array(C);
+    if (multi) row.set(multi.subarray(index * C, (index + 1) * C));
+    else row[dataset.labels[index]!] = 1;
+    for (let v = 0; v < views; v++) out.set(row, (v * b + i) * C);
+  }
+  return out;
 }
 
 function numClassesOf(dataset: ImageDataset): number {
