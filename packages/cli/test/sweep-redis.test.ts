@@ -14,10 +14,11 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { tinyBase, writeSweepFile } from './sweep-fixtures';
 
 const bin = path.join(__dirname, '..', 'bin', 'supcon.mjs');
 const built = path.join(__dirname, '..', 'dist', 'bin.js');
@@ -143,28 +144,9 @@ async function until<T>(what: string, probe: () => T | undefined | false, timeou
   }
 }
 
-const base = {
-  seed: 3,
-  backend: 'wasm',
-  threads: 1,
-  data: { type: 'fashion-mnist-sample', trainSize: 200, testSize: 100 },
-  backbone: { type: 'small-cnn', channels: [4, 8] },
-  head: { type: 'mlp', dim: 16 },
-  loss: { type: 'supcon-out', temperature: 0.1 },
-  // 8 steps an epoch, a checkpoint after each: a kill always lands between two of them.
-  train: { epochs: 2, batchSize: 25 },
-  checkpoint: { everySteps: 1 },
-  eval: [{ type: 'linear-probe' }, { type: 'knn', k: 5 }],
-};
-
-function sweepFile(name: string, body: Record<string, unknown>, out = 'runs'): string {
-  const folder = path.join(root, name);
-  mkdirSync(folder, { recursive: true });
-  writeFileSync(path.join(folder, 'base.json'), JSON.stringify(base));
-  const file = path.join(folder, `sweep-${out}.json`);
-  writeFileSync(file, JSON.stringify({ base: './base.json', out: path.join(folder, out), ...body }));
-  return file;
-}
+// 8 steps an epoch, a checkpoint after each: a kill always lands between two of them.
+const base = { ...tinyBase, train: { epochs: 2, batchSize: 25 }, checkpoint: { everySteps: 1 } };
+const sweepFile = (name: string, body: Record<string, unknown>, out = 'runs') => writeSweepFile(root, name, body, { config: base, out, file: `sweep-${out}.json` });
 
 const json = (file: string) => JSON.parse(readFileSync(file, 'utf8'));
 const finalWeights = (runDir: string) => readFileSync(path.join(runDir, 'checkpoints', 'epoch-0002', 'model.weights.bin'));
@@ -317,5 +299,24 @@ describe('supcon sweep --redis and supcon worker', () => {
 
     for (const w of [third!, fourth]) w.child.kill('SIGTERM');
     expect(await Promise.all([third!.exit, fourth.exit])).toEqual([0, 0]);
+  }, 90_000);
+
+  it('--queue names the BullMQ queue, for supcon sweep as for supcon worker; without --redis it is refused', async () => {
+    const named = sweepFile('named', { grid: { seed: [5] } });
+    const w = worker(['--queue', 'supcon-other']);
+    const enqueue = start(['sweep', '--config', named, '--redis', url, '--queue', 'supcon-other']);
+    expect(await enqueue.exit).toBe(0);
+    expect(enqueue.out()).toContain('1 runs: 1 done, 0 failed');
+    expect(w.out()).toMatch(/supcon worker \d+: done seed-5/);
+    const status = supcon(['sweep', '--config', named, '--status', '--redis', url, '--queue', 'supcon-other']);
+    expect(status.out).toContain(`queue supcon-other on ${url}: 0 waiting, 0 active, 0 delayed, 1 completed, 0 failed, 0 not queued`);
+    // The default queue never saw the run.
+    const other = supcon(['sweep', '--config', named, '--status', '--redis', url]);
+    expect(other.out).toContain('0 completed, 0 failed, 1 not queued');
+    const bad = supcon(['sweep', '--config', named, '--queue', 'supcon-other']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toContain('--queue: only with --redis');
+    w.child.kill('SIGTERM');
+    expect(await w.exit).toBe(0);
   }, 90_000);
 });

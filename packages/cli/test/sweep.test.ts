@@ -9,33 +9,16 @@
  *   and a rerun skips the finished runs; `--gather` rewrites the results from the folders alone.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { tinyBase, writeSweepFile } from './sweep-fixtures';
 
 const bin = path.join(__dirname, '..', 'dist', 'bin.js');
 const root = mkdtempSync(path.join(tmpdir(), 'supcon-sweep-cli-'));
 
-const base = {
-  seed: 3,
-  backend: 'wasm',
-  threads: 1,
-  data: { type: 'fashion-mnist-sample', trainSize: 200, testSize: 100 },
-  backbone: { type: 'small-cnn', channels: [4, 8] },
-  head: { type: 'mlp', dim: 16 },
-  loss: { type: 'supcon-out', temperature: 0.1 },
-  train: { epochs: 2, batchSize: 50 },
-  eval: [{ type: 'linear-probe' }, { type: 'knn', k: 5 }],
-};
-
-function sweepFile(name: string, body: Record<string, unknown>, config: Record<string, unknown> = base): string {
-  const folder = path.join(root, name);
-  mkdirSync(folder, { recursive: true });
-  writeFileSync(path.join(folder, 'base.json'), JSON.stringify(config));
-  const file = path.join(folder, 'sweep.json');
-  writeFileSync(file, JSON.stringify({ base: './base.json', out: path.join(folder, 'runs'), ...body }));
-  return file;
-}
+const base = tinyBase;
+const sweepFile = (name: string, body: Record<string, unknown>, config: Record<string, unknown> = base) => writeSweepFile(root, name, body, { config });
 
 function supcon(args: string[]) {
   const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, CI: 'true' } });

@@ -19,7 +19,7 @@ import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 import { SupconRunStoppedError, writeFileAtomic } from '@supcon/core';
 import type { Plugin, ResolveOptions } from '@supcon/core';
-import { expandSweep, gatherSweep, loadSweep, runSweepEntry, strayRunFolders, writeSweepResults } from '@supcon/train';
+import { DEFAULT_SWEEP_QUEUE, expandSweep, gatherSweep, loadSweep, runSweepEntry, strayRunFolders, writeSweepResults } from '@supcon/train';
 import type { BackendStarter, Sweep, SweepResult, SweepRun } from '@supcon/train';
 import { sweepReportHtml } from '../report/sweep-html';
 import { pct, positiveInt, printSweepStatus, STOP_WITH_PARENT, stopOnSignals, supconBin, sweepViaRedis } from './worker';
@@ -148,6 +148,7 @@ interface SweepOptions {
   gather?: boolean;
   list?: boolean;
   redis?: string;
+  queue?: string;
   status?: boolean;
 }
 
@@ -163,8 +164,10 @@ export function registerSweepCommand(program: Command, deps: SweepCommandDeps): 
     .option('--gather', 'write results.json, results.csv and report.html from the run folders and stop')
     .option('--list', 'print the expanded runs (index, id, values) and stop')
     .option('--redis <url>', 'enqueue the runs in BullMQ on this Redis (redis://HOST:PORT), wait for `supcon worker`s, gather the results')
+    .option('--queue <name>', `with --redis: the BullMQ queue (default ${DEFAULT_SWEEP_QUEUE}; the workers' --queue)`)
     .option('--status', 'show how far the sweep is (with --redis: the queue as well)')
     .action(async (opts: SweepOptions) => {
+      if (opts.queue !== undefined && !opts.redis) throw new Error('--queue: only with --redis (it names the BullMQ queue)');
       const sweep = await loadSweep(opts.config, { plugins: deps.plugins, defaults: deps.defaults });
       const exclusive = (['index', 'gather', 'list', 'status'] as const).filter((k) => opts[k] !== undefined);
       if (exclusive.length > 1) throw new Error(`--${exclusive[0]} and --${exclusive[1]} cannot be combined`);
@@ -177,7 +180,7 @@ export function registerSweepCommand(program: Command, deps: SweepCommandDeps): 
         return;
       }
       if (opts.status) {
-        if (opts.redis) return printSweepStatus(deps, { sweep, redis: opts.redis });
+        if (opts.redis) return printSweepStatus(deps, { sweep, redis: opts.redis, ...(opts.queue ? { queueName: opts.queue } : {}) });
         const results = gatherSweep(sweep);
         for (const r of results) deps.print(`${String(r.index).padStart(4)}  ${r.status.padEnd(8)} ${r.id}${r.status === 'done' ? `  probe ${pct(r.linearProbeTop1)}` : r.error ? `  ${r.error}` : ''}`);
         const n = (s: SweepResult['status']) => results.filter((r) => r.status === s).length;
@@ -216,7 +219,7 @@ export function registerSweepCommand(program: Command, deps: SweepCommandDeps): 
       }
       if (!sweep.file) throw new Error('a sweep needs its file to start worker processes');
       if (opts.redis) {
-        await sweepViaRedis(deps, { sweep, redis: opts.redis, attempts: opts.attempts });
+        await sweepViaRedis(deps, { sweep, redis: opts.redis, attempts: opts.attempts, ...(opts.queue ? { queueName: opts.queue } : {}) });
         return;
       }
       const stop = stopSignal(deps);
