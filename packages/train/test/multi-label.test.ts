@@ -213,6 +213,19 @@ describe('a multi-label-folder (PNGs and a labels CSV the test writes) in a run'
   }, 300_000);
 });
 
+describe('loss.positivesCap in a run', () => {
+  it("draws a new choice each step from the loss part's generator, which a resume restores: bitwise the unbroken run", async () => {
+    const cfg = config('plain', { type: 'supcon-out', positivesCap: 2 });
+    const straight = await recordedRun(cfg);
+    const uncapped = await recordedRun(config('plain', { type: 'supcon-out' }));
+    expect(straight.losses[0]).not.toBe(uncapped.losses[0]);
+    const stopped = await recordedRun(cfg, { stopAt: 4 });
+    const resumed = await recordedRun(cfg, { out: stopped.out, resume: true });
+    expect(resumed.losses).toEqual(straight.losses.slice(4));
+    expect(weights(resumed.out)).toBe(weights(straight.out));
+  }, 600_000);
+});
+
 describe('MemoryBank with label sets', () => {
   it('keeps each row\'s set with it, FIFO, saves and restores them, and refuses a checkpoint of the other kind', () => {
     const bank = new MemoryBank(3, 1, 4);
