@@ -10,31 +10,12 @@
 // DIR: where runs/stability is (default: .); --seeds: count only these seeds' runs (both losses on
 // the same seeds when one sweep is further along than the other).
 import path from 'node:path';
-import process from 'node:process';
-import { gatherSweep, loadSweep } from '@supcon/train';
 import { sweepAxisStats, sweepValueLabel } from '@supcon/cli';
+import { loadStudy, pct, studyArgs } from './study-common.mjs';
 
-const args = process.argv.slice(2);
-const at = args.indexOf('--root');
-const root = at >= 0 ? path.resolve(args[at + 1]) : process.cwd();
-const seedsAt = args.indexOf('--seeds');
-const seeds = seedsAt >= 0 ? new Set(args[seedsAt + 1].split(',').map(Number)) : undefined;
-const here = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const { root, seeds } = studyArgs();
+const load = (name) => loadStudy(path.join('stability', `${name}.yaml`), { root, seeds });
 
-const load = async (name) => {
-  // The sweep files' `out` is relative to the current folder: read them from the root given.
-  const cwd = process.cwd();
-  process.chdir(root);
-  try {
-    const sweep = await loadSweep(path.join(here, 'examples', 'stability', `${name}.yaml`));
-    const results = gatherSweep(sweep).filter((r) => !seeds || seeds.has(r.values.seed));
-    return { sweep, results };
-  } finally {
-    process.chdir(cwd);
-  }
-};
-
-const pct = (v) => (typeof v === 'number' ? (100 * v).toFixed(2) : '–');
 const cell = (p) => (p && p.n ? `${pct(p.probeMean)}${p.n > 1 ? ` ± ${pct(p.probeStd)}` : ''} (${p.n})` : '–');
 const LABELS = { augment: 'augmentation', optimizer: 'optimizer', 'optimizer.learningRate': 'learning rate', 'train.batchSize': 'batch size', 'loss.temperature': 'temperature' };
 const short = (key, point) => {

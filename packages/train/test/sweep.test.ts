@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SupconConfigError, SupconRunStoppedError } from '@supcon/core';
 import { initBackend } from '@supcon/backends';
-import { expandSweep, gatherSweep, loadSweep, runSweepEntry, sweepResultsCsv, train } from '../src';
+import { checkSweep, expandSweep, gatherSweep, loadSweep, runSweepEntry, sweepResultsCsv, train } from '../src';
 import configsJson from './fixtures/reference-configs.json';
 
 const base = (configsJson as Record<string, Record<string, unknown>>).supcon;
@@ -195,5 +195,26 @@ describe('vary: one key at a time', () => {
     expect((byId['loss.temperature-0.5_seed-0']!.config.loss as Record<string, unknown>).temperature).toBe(0.5);
     const error = await loadSweep(sweepFile(folder, { grid: { seed: [0] }, vary: { seed: [1] } })).catch((e: unknown) => e);
     expect(String(error)).toContain('vary.seed: is also a grid key');
+  });
+});
+
+describe('the studies shipped in examples/', () => {
+  const examples = path.resolve(__dirname, '../../../examples');
+  it('expand to the runs their comments describe, every one a valid config', async () => {
+    const counts: Record<string, number> = {};
+    for (const file of ['stability/supcon.yaml', 'stability/ce.yaml', 'ablation/supcon-options.yaml', 'long-tail/samplers.yaml', 'sweep-tiny.yaml']) {
+      counts[file] = checkSweep(await loadSweep(path.join(examples, file))).length;
+    }
+    // Stability: (1 base + 3 augmentations + 2 optimizers + 2 learning rates + 2 batch sizes [+ 2
+    // temperatures]) x 3 seeds; ablation: (1 base + 2 denominators + 4 caps) x 3; long tail: 2 x 3 x 2.
+    expect(counts).toMatchObject({ 'stability/supcon.yaml': 36, 'stability/ce.yaml': 30, 'ablation/supcon-options.yaml': 21, 'long-tail/samplers.yaml': 12 });
+    const ablation = expandSweep(await loadSweep(path.join(examples, 'ablation/supcon-options.yaml')));
+    const loss = (id: string) => ablation.find((r) => r.id === id)!.config.loss;
+    expect(loss('base_seed-0')).toEqual({ type: 'supcon-out', temperature: 0.1 });
+    expect(loss('loss.positivesCap-6_seed-2')).toEqual({ type: 'supcon-out', temperature: 0.1, positivesCap: 6 });
+    expect(loss('loss.denominator-only-negatives_seed-1')).toEqual({ type: 'supcon-out', temperature: 0.1, denominator: 'only-negatives' });
+    const longTail = expandSweep(await loadSweep(path.join(examples, 'long-tail/samplers.yaml')));
+    for (const run of longTail) expect(run.config.data).toEqual({ type: 'fashion-mnist', longTail: { imbalanceRatio: 100 }, testSize: 2000 });
+    expect(new Set(longTail.map((r) => `${(r.config.loss as { type: string }).type}/${(r.config.sampler as { type: string }).type}`)).size).toBe(6);
   });
 });
