@@ -10,7 +10,7 @@ export { FASHION_MNIST_CLASSES, MNIST_CLASSES } from './mnist-format';
 export type { Split } from './mnist-format';
 export { stratifiedIndices, subset, longTailIndices, longTailCounts } from './subsets';
 export type { LongTailOptions } from './subsets';
-export { parseMultiLabelCsv, multiHotBatch, isMultiLabel } from './multi-label';
+export { parseMultiLabelCsv, multiHotBatch, multiHotRows, isMultiLabel } from './multi-label';
 export type { MultiLabelImageDataset, MultiLabelCsv, MultiLabelCsvOptions } from './multi-label';
 export { batchToTensor } from './tensors';
 export { parseCifarRecords, CIFAR10_CLASSES } from './cifar-records';

@@ -161,27 +161,41 @@ export function parseMultiLabelCsv(text: string, options: MultiLabelCsvOptions =
   return { files: rows.map((r) => r.file), lines: rows.map((r) => r.line), classes, multiLabels, labels };
 }
 
+/** The label sets of the images at `indices`, 0/1 bytes, `classes.length` per image; errors name `who`. */
+function labelSetRows(dataset: ImageDataset, indices: ArrayLike<number>, who: string): Uint8Array {
+  const C = dataset.classes.length;
+  const multi = (dataset as Partial<MultiLabelImageDataset>).multiLabels;
+  if (multi !== undefined && multi.length !== dataset.size * C) {
+    throw new RangeError(`${who}: multiLabels has ${multi.length} values, expected size * classes = ${dataset.size} * ${C}`);
+  }
+  const out = new Uint8Array(indices.length * C);
+  for (let i = 0; i < indices.length; i++) {
+    const index = indices[i];
+    if (!(Number.isInteger(index) && index >= 0 && index < dataset.size)) throw new RangeError(`${who}: index ${index} is outside the dataset (size ${dataset.size})`);
+    if (multi) out.set(multi.subarray(index * C, (index + 1) * C), i * C);
+    else {
+      const label = dataset.labels[index];
+      if (!(label >= 0 && label < C)) throw new RangeError(`${who}: label ${label} of image ${index} is outside the ${C} classes`);
+      out[i * C + label] = 1;
+    }
+  }
+  return out;
+}
+
+/**
+ * The multi-hot labels of the images at `indices` as 0/1 bytes, row-major, `classes.length` per
+ * image: what `multiHotBatch` puts in a tensor, for code that keeps label sets outside tensors (a
+ * memory bank). A dataset without `multiLabels` gives one-hot rows of its `labels`.
+ */
+export function multiHotRows(dataset: ImageDataset, indices: ArrayLike<number>): Uint8Array {
+  return labelSetRows(dataset, indices, 'multiHotRows');
+}
+
 /**
  * The multi-hot labels of the images at `indices` as float32 `[b, classes.length]`, the `labels`
  * that `supConLoss` takes with `multiLabel: 'any' | 'jaccard'` (pair it with `batchToTensor` for
  * the images). A dataset without `multiLabels` gives one-hot rows of its `labels`.
  */
 export function multiHotBatch(dataset: ImageDataset, indices: ArrayLike<number>): tf.Tensor2D {
-  const C = dataset.classes.length;
-  const multi = (dataset as Partial<MultiLabelImageDataset>).multiLabels;
-  if (multi !== undefined && multi.length !== dataset.size * C) {
-    throw new RangeError(`multiHotBatch: multiLabels has ${multi.length} values, expected size * classes = ${dataset.size} * ${C}`);
-  }
-  const out = new Float32Array(indices.length * C);
-  for (let i = 0; i < indices.length; i++) {
-    const index = indices[i];
-    if (!(Number.isInteger(index) && index >= 0 && index < dataset.size)) throw new RangeError(`multiHotBatch: index ${index} is outside the dataset (size ${dataset.size})`);
-    if (multi) for (let c = 0; c < C; c++) out[i * C + c] = multi[index * C + c];
-    else {
-      const label = dataset.labels[index];
-      if (!(label >= 0 && label < C)) throw new RangeError(`multiHotBatch: label ${label} of image ${index} is outside the ${C} classes`);
-      out[i * C + label] = 1;
-    }
-  }
-  return tf.tensor2d(out, [indices.length, C]);
+  return tf.tensor2d(Float32Array.from(labelSetRows(dataset, indices, 'multiHotBatch')), [indices.length, dataset.classes.length]);
 }

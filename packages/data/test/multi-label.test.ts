@@ -4,7 +4,7 @@ import path from 'node:path';
 import { PNG } from 'pngjs';
 import '@tensorflow/tfjs-backend-cpu';
 import { createRegistry, createRng } from '@supcon/core';
-import { batchToTensor, dataPlugin, isMultiLabel, loadMultiLabelFolder, multiHotBatch, parseMultiLabelCsv, subset } from '../src/index';
+import { batchToTensor, dataPlugin, isMultiLabel, loadMultiLabelFolder, multiHotBatch, multiHotRows, parseMultiLabelCsv, subset } from '../src/index';
 import type { MultiLabelImageDataset } from '../src/index';
 
 function png(file: string, w: number, h: number, rgb: [number, number, number]) {
@@ -84,6 +84,12 @@ describe('multi-label folders (files the test writes)', () => {
     ]);
     expect(batchToTensor(ds, [0, 1]).labels.arraySync()).toEqual([FIRST[0], FIRST[1]]);
     expect(() => multiHotBatch(ds, [4])).toThrow(/index 4 is outside the dataset \(size 4\)/);
+    // The same rows as 0/1 bytes, for label sets kept outside tensors.
+    const bytes = multiHotRows(ds, [3, 0, 2]);
+    expect(bytes).toBeInstanceOf(Uint8Array);
+    expect(Array.from(bytes)).toEqual([...ROWS[3]!, ...ROWS[0]!, ...ROWS[2]!]);
+    expect(Array.from(multiHotRows(single, [1, 0]))).toEqual([1, 0, 0, 0, 0, 1]);
+    expect(() => multiHotRows(ds, [-1])).toThrow('multiHotRows: index -1 is outside the dataset (size 4)');
   });
 
   it('names the file, line and column of each error', () => {

@@ -35,7 +35,7 @@ import type {
   StepResult,
   TaskStepInfo,
 } from '@supcon/core';
-import { batchToTensor, isMultiLabel, multiHotBatch } from '@supcon/data';
+import { batchToTensor, isMultiLabel, multiHotRows } from '@supcon/data';
 import { evaluateKnn } from '@supcon/eval';
 import { pca2d } from './pca';
 import { assertTrainable, configIssues } from './preflight';
@@ -225,13 +225,16 @@ export function createProcedure(options: ProcedureOptions = {}): Procedure {
       // The bank's rows from earlier steps: contrast samples only, no gradient.
       const memory = bank?.tensors();
       let projections: tf.Tensor2D | undefined;
+      // The batch's label sets (`loss.multiLabel`): the loss's `multiHot`, then the bank's rows.
+      let sets: Uint8Array | undefined;
       let value: number;
       let gradNorm: number;
       try {
         [value, gradNorm] = tf.tidy(() => {
           let t = started;
           const { images, labels } = batchToTensor(train, batch);
-          const multiHot = multiLabel ? multiHotBatch(train, batch) : undefined;
+          if (multiLabel) sets = multiHotRows(train, batch);
+          const multiHot = sets ? tf.tensor2d(Float32Array.from(sets), [batch.length, train.classes.length]) : undefined;
           if (p) t = p.add('batching', t);
           // View-major: rows [v * b, (v + 1) * b) hold view v of every image.
           const augmented = Array.from({ length: views }, () => augment.apply(images, rng));
@@ -296,7 +299,7 @@ export function createProcedure(options: ProcedureOptions = {}): Procedure {
         if (Number.isFinite(value) && Number.isFinite(gradNorm)) {
           const rowLabels = new Int32Array(views * batch.length);
           for (let v = 0; v < views; v++) for (let i = 0; i < batch.length; i++) rowLabels[v * batch.length + i] = train.labels[batch[i]!]!;
-          bank!.push(rows, rowLabels, multiLabel ? multiHotRows(train, batch, views) : undefined);
+          bank!.push(rows, rowLabels, sets ? tileViews(sets, views) : undefined);
         }
       }
       trainSeconds += (performance.now() - started) / 1000;
@@ -407,22 +410,10 @@ function countMultiLabelled(dataset: ImageDataset & { multiLabels: Uint8Array })
   return n;
 }
 
-/**
- * The multi-hot rows (0/1 bytes, `classes` each) of `views` view-major copies of the batch: row
- * v * b + i is image batch[i]'s label set (one-hot of its label for single-label data).
- */
-function multiHotRows(dataset: ImageDataset, batch: Int32Array, views: number): Uint8Array {
-  const C = dataset.classes.length;
-  const b = batch.length;
-  const out = new Uint8Array(views * b * C);
-  const multi = isMultiLabel(dataset) ? dataset.multiLabels : undefined;
-  for (let i = 0; i < b; i++) {
-    const index = batch[i]!;
-    const row = new Uint8Array(C);
-    if (multi) row.set(multi.subarray(index * C, (index + 1) * C));
-    else row[dataset.labels[index]!] = 1;
-    for (let v = 0; v < views; v++) out.set(row, (v * b + i) * C);
-  }
+/** `views` copies of a batch's rows, one after another: view-major, as the bank's rows are. */
+function tileViews(rows: Uint8Array, views: number): Uint8Array {
+  const out = new Uint8Array(views * rows.length);
+  for (let v = 0; v < views; v++) out.set(rows, v * rows.length);
   return out;
 }
 
