@@ -63,19 +63,13 @@ function supconPart(variant: 'out' | 'in') {
       compute: (input) => {
         const type = `supcon-${variant}`;
         const f = features(input, type);
-        if (o.multiLabel === undefined) {
-          return supConLoss(f, input.labels, {
-            ...o,
-            variant,
-            rng: context.rng,
-            ...(input.memory ? { memory: { features: input.memory.features, labels: input.memory.labels } } : {}),
-          });
-        }
-        const multiHot = input.multiHot;
-        if (!multiHot) throw new Error(`loss '${type}': loss.multiLabel needs multi-hot labels [batch, classes] (LossInput.multiHot)`);
-        const memoryLabels = input.memory?.multiHot;
-        if (input.memory && !memoryLabels) throw new Error(`loss '${type}': loss.multiLabel needs the memory's multi-hot labels [M, classes] (LossInput.memory.multiHot)`);
-        return supConLoss(f, multiHot, {
+        // With multiLabel, the label sets of the batch and of the memory; else the int labels.
+        const sets = o.multiLabel !== undefined;
+        if (sets && !input.multiHot) throw new Error(`loss '${type}': loss.multiLabel needs multi-hot labels [batch, classes] (LossInput.multiHot)`);
+        if (sets && input.memory && !input.memory.multiHot) throw new Error(`loss '${type}': loss.multiLabel needs the memory's multi-hot labels [M, classes] (LossInput.memory.multiHot)`);
+        const labels = sets ? input.multiHot! : input.labels;
+        const memoryLabels = sets ? input.memory?.multiHot : input.memory?.labels;
+        return supConLoss(f, labels, {
           ...o,
           variant,
           rng: context.rng,
