@@ -11,9 +11,10 @@
 import { loadStudy, mean, meanCell, pct, std, studyArgs } from './study-common.mjs';
 
 const options = studyArgs();
-const { results } = await loadStudy('ablation/supcon-options.yaml', options);
+const { sweep, results } = await loadStudy('ablation/supcon-options.yaml', options);
 const done = results.filter((r) => r.status === 'done');
-const views = 2;
+// A cap counts rows: views per other image, from the base config (train.views, default 2).
+const views = sweep.base.train?.views ?? 2;
 const label = (r) => {
   if (!r.varied) return "denominator 'all', no cap (base)";
   const v = r.values[r.varied];

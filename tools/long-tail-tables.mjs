@@ -16,9 +16,11 @@ import { longTailCounts } from '@supcon/data';
 import { loadStudy, mean, meanCell, repoRoot, runSummary, studyArgs } from './study-common.mjs';
 
 const options = studyArgs();
-const { results } = await loadStudy('long-tail/samplers.yaml', options);
+const { sweep, results } = await loadStudy('long-tail/samplers.yaml', options);
 const done = results.filter((r) => r.status === 'done');
-const counts = longTailCounts(10, 6000, 100);
+// Fashion-MNIST's training split: 10 classes of 6000, cut to the base config's profile.
+const ratio = sweep.base.data.longTail.imbalanceRatio;
+const counts = longTailCounts(10, 6000, ratio);
 const LOSS = { 'supcon-out': 'SupCon L_out', 'cross-entropy': 'cross-entropy' };
 const groups = new Map();
 for (const r of results) {
@@ -28,7 +30,7 @@ for (const r of results) {
 }
 const perClass = (rs) => rs.map((r) => runSummary(r).eval.linearProbe.perClassAccuracy);
 const part = (rows, from, to) => rows.map((acc) => mean(acc.slice(from, to)));
-console.log(`${done.length} of ${results.length} runs done. Training images per class: ${counts.join(', ')} (imbalance ratio 100); test: 200 per class.`);
+console.log(`${done.length} of ${results.length} runs done. Training images per class: ${counts.join(', ')} (imbalance ratio ${ratio}); test: 200 per class.`);
 console.log('Top-1 (%), mean ± sample std over seeds (n runs); head / middle / tail: the probe\'s mean per-class accuracy over classes 0–2 / 3–6 / 7–9.\n');
 console.log('| loss | sampler | linear probe | kNN (k = 20) | head | middle | tail |');
 console.log('| --- | --- | --- | --- | --- | --- | --- |');

@@ -47,6 +47,10 @@ const dump = definePlugin({
 });
 
 const quiet = { info: () => undefined, warn: (m) => console.warn(m) };
+// Debian's OpenBLAS runs only with these two unset (not empty).
+const pythonEnv = { ...process.env };
+delete pythonEnv.OPENBLAS_CORETYPE;
+delete pythonEnv.OPENBLAS_L2_SIZE;
 for (const run of runs) {
   const work = mkdtempSync(path.join(os.tmpdir(), 'supcon-probe-check-'));
   try {
@@ -57,7 +61,7 @@ for (const run of runs) {
     config.eval = [{ type: 'linear-probe' }, { type: 'dump-features', file }];
     const { summary } = await evaluate(copy, config, { plugins: [...builtinPlugins, dump], logger: quiet });
     const ours = summary.eval.linearProbe;
-    const py = spawnSync('/usr/bin/python3', [path.join(here, 'study_probe_sklearn.py'), file], { encoding: 'utf8', env: { ...process.env, OPENBLAS_CORETYPE: '', OPENBLAS_L2_SIZE: '' } });
+    const py = spawnSync('/usr/bin/python3', [path.join(here, 'study_probe_sklearn.py'), file], { encoding: 'utf8', env: pythonEnv });
     if (py.status !== 0) throw new Error(`study_probe_sklearn.py: ${py.stderr}`);
     const sk = JSON.parse(py.stdout);
     const f = (x) => (100 * x).toFixed(2);

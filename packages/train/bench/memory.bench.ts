@@ -26,6 +26,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { train } from '../src/index';
+import { wasmHeapBytes } from './wasm-heap';
 
 const VARIANTS = ['none', 'memory', 'momentum'] as const;
 type Variant = (typeof VARIANTS)[number];
@@ -109,12 +110,11 @@ async function child(variant: Variant, seed: number, s: Settings, out: string): 
   let trainHeap = 0;
   let trainRss = 0;
   let stepsHeap = Number.NaN;
-  const heapBytes = () => (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8?.length ?? 0;
   const hooks = [
     {
       afterStep: (_context: unknown, step: { epoch: number }) => {
         peak = Math.max(peak, tf.memory().numBytes);
-        trainHeap = heapBytes();
+        trainHeap = wasmHeapBytes();
         if (step.epoch === 0) stepsHeap = trainHeap;
         trainRss = process.resourceUsage().maxRSS;
       },
@@ -134,7 +134,7 @@ async function child(variant: Variant, seed: number, s: Settings, out: string): 
     stepsHeapMiB: mib(stepsHeap),
     trainHeapMiB: mib(trainHeap),
     trainRssMiB: trainRss / 1024,
-    heapMiB: mib(heapBytes()),
+    heapMiB: mib(wasmHeapBytes()),
     maxRssMiB: process.resourceUsage().maxRSS / 1024,
     tensorsPeakMiB: mib(peak),
     // Rows of 128 float32 and an int32 label each.

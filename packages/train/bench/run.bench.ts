@@ -35,6 +35,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import type { RunnerContext, RunnerHooks } from '@supcon/core';
 import { PROFILE_PHASES, StepProfile, train } from '../src/index';
+import { wasmHeapBytes } from './wasm-heap';
 import type { ProfilePhase, StepProfileReport } from '../src/index';
 
 type Stage = 'supcon' | 'ce';
@@ -147,12 +148,6 @@ interface ProjectSide extends Side {
   finalLoss: number;
   /** The wasm heap's size after the run: it only grows, so this is the run's peak (MiB). */
   heapMiB: number;
-}
-
-/** The wasm module's heap in bytes (0 on other backends). */
-function wasmHeapBytes(): number {
-  const backend = tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } };
-  return backend.wasm?.HEAPU8?.length ?? 0;
 }
 
 const logger = { info: () => undefined, warn: (m: string) => console.warn(m) };
